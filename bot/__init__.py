@@ -1,0 +1,1 @@
+"""Composition root: settings, factory, runners, health server, logging."""

@@ -1,0 +1,138 @@
+"""`python -m bot` — runs the bot (polling by default), or a webhook server, or workers only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from pydantic import ValidationError
+
+from bot.logging_setup import setup_logging
+from bot.settings import Settings
+
+log = logging.getLogger("app")
+
+
+def explain_settings_error(error: ValidationError) -> str:
+    lines = ["Configuration error:"]
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "SETTINGS"
+        if item["type"] == "missing":
+            if name == "BOT_TOKEN":
+                lines.append(
+                    "  BOT_TOKEN is missing. Get a token from @BotFather and put "
+                    "BOT_TOKEN=... into .env (see .env.example)."
+                )
+            else:
+                lines.append(f"  {name} is missing.")
+        else:
+            message = str(item.get("msg", "")).removeprefix("Value error, ")
+            lines.append(f"  {name}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings_or_exit() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        print(explain_settings_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.bot_token.get_secret_value()]
+    for secret in (
+        settings.openai_api_key,
+        settings.x_consumer_key,
+        settings.x_consumer_secret,
+        settings.secret_key,
+        settings.webhook_secret,
+    ):
+        if secret is not None:
+            values.append(secret.get_secret_value())
+    return values
+
+
+async def run_polling(settings: Settings) -> None:
+    from bot.factory import create_app
+    from storage.db import upgrade_database
+
+    await upgrade_database(settings.database_url)
+    app = create_app(settings)
+    await app.dispatcher.start_polling(app.bot, handle_signals=True, close_bot_session=True)
+
+
+async def run_webhook(settings: Settings) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    from bot.factory import create_app
+    from storage.db import upgrade_database
+
+    if not settings.webhook_url:
+        raise SystemExit("WEBHOOK_URL is required in webhook mode")
+    await upgrade_database(settings.database_url)
+    app = create_app(settings)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(
+        web_app, path="/webhook"
+    )
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    await app.bot.set_webhook(settings.webhook_url, secret_token=secret)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    log.info("Webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+    await _wait_for_signal()
+    await runner.cleanup()
+
+
+async def run_workers_only(settings: Settings) -> None:
+    """Publishes and runs rules without polling: any number of these may share PostgreSQL."""
+    from bot.factory import create_app, on_shutdown, start_health, start_workers
+    from storage.db import upgrade_database
+
+    await upgrade_database(settings.database_url)
+    app = create_app(settings)
+    await start_workers(app)
+    await start_health(app)
+    await _wait_for_signal()
+    await on_shutdown(app)
+    await app.bot.session.close()
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "--mode",
+        choices=("polling", "webhook", "workers"),
+        help="how to run (default: RUN_MODE or polling)",
+    )
+    args = parser.parse_args(argv)
+    settings = load_settings_or_exit()
+    setup_logging(settings.log_level, settings.log_file, _secrets(settings))
+    mode = args.mode or settings.run_mode
+    runner = {"polling": run_polling, "webhook": run_webhook, "workers": run_workers_only}.get(
+        mode
+    )
+    if runner is None:
+        raise SystemExit(f"unknown mode {mode!r}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+"""Builds everything once, from settings: Bot, Dispatcher, scheduler, workers, services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.health import create_health_app, start_health_server
+from bot.settings import AccessMode, Settings
+from content.generator import ContentGenerator, UnavailableGenerator
+from handlers import build_root_router
+from handlers.commands import set_bot_commands
+from handlers.i18n import UserLanguageMiddleware, create_i18n
+from handlers.middlewares import AccessMiddleware, DbSessionMiddleware, UserMiddleware
+from handlers.notifications import TelegramNotifier
+from platforms.base import MediaItem, PublisherRegistry
+from platforms.credentials import SecretBox
+from platforms.telegram import TelegramChannelVerifier, TelegramPublisher
+from services.clock import Clock, SystemClock
+from services.notify import NullWaker, Waker
+from storage.db import SessionFactory, create_engine, create_session_factory
+from storage.fsm import DatabaseFsmStorage
+from workers.auto_posting import AutoPostingWorker
+from workers.policy import RetryPolicy
+from workers.runner import WorkerGroup, WorkerRunner
+from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
+
+log = logging.getLogger("app")
+
+
+class LateWaker:
+    """Handed to handlers before the workers exist; forwards once they start."""
+
+    def __init__(self) -> None:
+        self.target: Waker = NullWaker()
+
+    def wake_posts(self) -> None:
+        self.target.wake_posts()
+
+    def wake_rules(self) -> None:
+        self.target.wake_rules()
+
+
+@dataclass
+class App:
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    i18n: I18n
+    clock: Clock
+    publishers: PublisherRegistry
+    secrets: SecretBox
+    notifier: TelegramNotifier
+    generator: ContentGenerator
+    waker: LateWaker
+    workers: WorkerGroup | None = None
+    health_runner: web.AppRunner | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
+    if session is None and settings.telegram_api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_fsm_storage(settings: Settings, session_factory: SessionFactory) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+    return DatabaseFsmStorage(session_factory)
+
+
+def create_generator(settings: Settings) -> ContentGenerator:
+    if not settings.ai_enabled:
+        return UnavailableGenerator()
+    try:
+        from content.ai import OpenAIGenerator
+    except ImportError:
+        return UnavailableGenerator()
+    return OpenAIGenerator.from_settings(settings)  # type: ignore[no-any-return]
+
+
+def create_publishers(settings: Settings, bot: Bot, secrets: SecretBox) -> PublisherRegistry:
+    registry = PublisherRegistry()
+    registry.register(TelegramPublisher(bot, timeout=settings.publish_timeout))
+    try:
+        from platforms.registry import register_optional_publishers
+    except ImportError:
+        return registry
+    register_optional_publishers(registry, settings)
+    return registry
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    bot_session: AiohttpSession | None = None,
+    engine: AsyncEngine | None = None,
+) -> App:
+    clock = clock or SystemClock()
+    engine = engine or create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    bot = create_bot(settings, bot_session)
+    i18n = create_i18n(settings.default_language)
+    secrets = SecretBox(settings.secret_key.get_secret_value() if settings.secret_key else None)
+    publishers = create_publishers(settings, bot, secrets)
+    notifier = TelegramNotifier(bot, session_factory, i18n, settings.admin_ids)
+    generator = create_generator(settings)
+    waker = LateWaker()
+
+    dp = Dispatcher(storage=create_fsm_storage(settings, session_factory))
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(
+        UserMiddleware(
+            set(settings.admin_ids), settings.default_language, settings.default_timezone
+        )
+    )
+    dp.update.outer_middleware(UserLanguageMiddleware(i18n))
+    allowed = None
+    if settings.access == AccessMode.ALLOWLIST:
+        allowed = set(settings.admin_ids) | set(settings.allowed_user_ids)
+    dp.update.outer_middleware(AccessMiddleware(allowed))
+    dp.include_router(build_root_router())
+
+    app = App(
+        settings=settings,
+        bot=bot,
+        dispatcher=dp,
+        engine=engine,
+        session_factory=session_factory,
+        i18n=i18n,
+        clock=clock,
+        publishers=publishers,
+        secrets=secrets,
+        notifier=notifier,
+        generator=generator,
+        waker=waker,
+    )
+    # Dependencies reach handlers by parameter name.
+    dp["app_settings"] = settings
+    dp["clock"] = clock
+    dp["waker"] = waker
+    dp["channel_verifier"] = TelegramChannelVerifier(bot)
+    dp["generator"] = generator
+    dp["secrets"] = secrets
+    dp["session_factory"] = session_factory
+    dp["i18n"] = i18n
+    dp["admin_ids"] = set(settings.admin_ids)
+    dp["workers_stats"] = lambda: app.workers.stats() if app.workers else []
+
+    async def _startup() -> None:
+        await on_startup(app)
+
+    async def _shutdown() -> None:
+        await on_shutdown(app)
+
+    dp.startup.register(_startup)
+    dp.shutdown.register(_shutdown)
+    return app
+
+
+def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
+    settings = app.settings
+
+    async def load_media(item: MediaItem) -> bytes:
+        if item.path:
+            return await asyncio.to_thread(_read_file, item.path)
+        buffer = await app.bot.download(item.telegram_file_id or "")
+        assert buffer is not None
+        return buffer.read()
+
+    posts = ScheduledPostsWorker(
+        app.session_factory,
+        app.publishers,
+        clock=app.clock,
+        notifier=app.notifier,
+        retry=RetryPolicy(
+            max_attempts=settings.publish_max_attempts, base_delay=settings.publish_backoff_base
+        ),
+        limits=RateLimits(
+            telegram_global_per_second=settings.telegram_global_rate,
+            telegram_per_channel_per_minute=settings.telegram_channel_per_minute,
+            hourly_caps={
+                "telegram": settings.telegram_hourly_cap,
+                "instagram": settings.instagram_hourly_cap,
+                "x": settings.x_hourly_cap,
+            },
+        ),
+        secrets=app.secrets,
+        media_loader=load_media,
+        lease=timedelta(seconds=settings.publish_lease_seconds),
+        grace=timedelta(seconds=settings.missed_grace_seconds),
+        concurrency=settings.publish_concurrency,
+    )
+    rules = AutoPostingWorker(
+        app.session_factory,
+        generator=app.generator,
+        clock=app.clock,
+        notifier=app.notifier,
+        waker=app.waker,
+        grace=timedelta(
+            seconds=max(settings.missed_grace_seconds, settings.auto_posting_interval)
+        ),
+    )
+    runners = [
+        WorkerRunner(
+            posts,
+            settings.scheduled_posts_interval,
+            scheduler,
+            clock=app.clock,
+            notifier=app.notifier,
+            alert_after_failures=settings.alert_failed_runs,
+        ),
+        WorkerRunner(
+            rules,
+            settings.auto_posting_interval,
+            scheduler,
+            clock=app.clock,
+            notifier=app.notifier,
+            alert_after_failures=settings.alert_failed_runs,
+        ),
+    ]
+    return WorkerGroup(scheduler, runners)
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as fp:
+        return fp.read()
+
+
+async def start_workers(app: App) -> None:
+    """Inside the running loop: the scheduler binds to the loop it is started in."""
+    if app.settings.disable_workers:
+        logging.getLogger("app").warning("⚠️ WORKERS DISABLED: Background workers отключены")
+        return
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    app.workers = create_workers(app, scheduler)
+    app.workers.start()
+    app.waker.target = app.workers
+
+
+async def start_health(app: App) -> None:
+    if app.settings.health_port == 0:
+        return
+    health = create_health_app(
+        lambda: app.workers.stats() if app.workers else [],
+        workers_enabled=not app.settings.disable_workers,
+    )
+    try:
+        app.health_runner = await start_health_server(
+            health, app.settings.health_host, app.settings.health_port
+        )
+    except OSError as exc:
+        log.error("health server could not listen on port %s: %s", app.settings.health_port, exc)
+        return
+    log.info("Health server on %s:%s", app.settings.health_host, app.settings.health_port)
+
+
+async def on_startup(app: App) -> None:
+    await start_workers(app)
+    await start_health(app)
+    try:
+        await set_bot_commands(app.bot, app.i18n)
+    except Exception as exc:  # the menu is a nicety; never block start-up on it
+        log.warning("could not register bot commands: %s", type(exc).__name__)
+    from services.timeparse import warm_up
+
+    asyncio.get_running_loop().run_in_executor(None, warm_up)
+
+
+async def on_shutdown(app: App) -> None:
+    if app.workers is not None:
+        app.workers.shutdown()
+    if app.health_runner is not None:
+        await app.health_runner.cleanup()
+    await app.engine.dispose()

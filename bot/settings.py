@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
+
+
+class AccessMode(StrEnum):
+    OPEN = "open"
+    ALLOWLIST = "allowlist"
+
+
+def _int_list(value: object) -> object:
+    if isinstance(value, str):
+        return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from the environment and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    access: AccessMode = AccessMode.OPEN
+
+    database_url: str = "sqlite+aiosqlite:///data/curator.db"
+    redis_url: str | None = None
+    telegram_api_base: str | None = None
+
+    disable_workers: bool = False
+    scheduled_posts_interval: float = Field(default=60.0, gt=0)
+    auto_posting_interval: float = Field(default=300.0, gt=0)
+    publish_max_attempts: int = Field(default=3, ge=1, le=20)
+    publish_backoff_base: float = Field(default=30.0, gt=0)
+    publish_lease_seconds: float = Field(default=120.0, gt=0)
+    publish_timeout: float = Field(default=30.0, gt=0)
+    missed_grace_seconds: float = Field(default=900.0, ge=0)
+    publish_concurrency: int = Field(default=16, ge=1, le=256)
+    telegram_global_rate: float = Field(default=30.0, gt=0)
+    telegram_channel_per_minute: int = Field(default=20, ge=1)
+    telegram_hourly_cap: int = Field(default=30, ge=1)
+    instagram_hourly_cap: int = Field(default=25, ge=1)
+    x_hourly_cap: int = Field(default=300, ge=1)
+    alert_failed_runs: int = Field(default=3, ge=1)
+    alert_lateness_seconds: float = Field(default=60.0, gt=0)
+
+    log_level: str = "INFO"
+    log_file: Path | None = Path("logs/app.log")
+    health_host: str = "0.0.0.0"
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    default_timezone: str = "UTC"
+    default_language: str = "en"
+    run_mode: str = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8081
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = Field(default=60.0, gt=0)
+    openai_max_retries: int = Field(default=2, ge=0)
+
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_api_base: str | None = None
+    instagram_hashtag_limit: int = Field(default=30, ge=0, le=30)
+    instagram_delay_min: float = 1.0
+    instagram_delay_max: float = 3.0
+
+    secret_key: SecretStr | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError(
+                "BOT_TOKEN does not look like a Telegram bot token "
+                "(expected '<digits>:<35 characters>' from @BotFather)"
+            )
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("admin_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        return _int_list(value)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("en", "ru"):
+            raise ValueError("DEFAULT_LANGUAGE must be 'en' or 'ru'")
+        return value
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _empty_log_file(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def ai_enabled(self) -> bool:
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+    @property
+    def x_enabled(self) -> bool:
+        return self.x_consumer_key is not None and self.x_consumer_secret is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

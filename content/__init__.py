@@ -1,0 +1,1 @@
+"""Text: AI generation, fitting to each platform's rules, image cards."""

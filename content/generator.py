@@ -1,0 +1,59 @@
+"""Content for auto-posting rules. The seed's worker used a mock; the AI generator lives
+beside the plain-text one and both answer the same protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class GenerationError(Exception):
+    """A failed generation; `transient` tells whether a later run may succeed."""
+
+    def __init__(self, reason: str, *, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What the user asked for: the seed's title and description, per platform and language."""
+
+    title: str | None
+    description: str
+    platform: str = "telegram"
+    language: str = "en"
+    style: str | None = None
+    avoid: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    title: str | None = None
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ContentGenerator(Protocol):
+    @property
+    def available(self) -> bool: ...
+
+    async def generate(self, brief: Brief) -> Generated: ...
+
+
+class UnavailableGenerator:
+    """Stands in when no AI is configured: says so instead of inventing text."""
+
+    available = False
+
+    async def generate(self, brief: Brief) -> Generated:
+        raise GenerationError("AI is not configured (set OPENAI_API_KEY)", transient=False)
+
+
+def rule_text(content_config: dict[str, Any]) -> str | None:
+    """A rule's fixed text, when it has one instead of an AI brief."""
+    text = content_config.get("text")
+    return str(text) if text else None

@@ -1,0 +1,126 @@
+"""The workers' messages to people, in each person's language, with buttons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from handlers.keyboards import decision_keyboard
+from storage.db import SessionFactory
+from storage.repositories import PostRepository, TargetRepository, UserRepository
+
+log = logging.getLogger("notifications")
+
+
+class TelegramNotifier:
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: SessionFactory,
+        i18n: I18n,
+        admin_ids: Iterable[int] = (),
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.i18n = i18n
+        self.admin_ids = list(admin_ids)
+
+    async def _language(self, user_id: int) -> str:
+        async with self.session_factory() as session:
+            user = await UserRepository(session).get(user_id)
+        return user.language if user else self.i18n.default_locale
+
+    async def _send(
+        self, user_id: int, build: object, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        language = await self._language(user_id)
+        with self.i18n.context(), self.i18n.use_locale(language):
+            text = build()  # type: ignore[operator]
+            keyboard = markup() if callable(markup) else markup
+        try:
+            await self.bot.send_message(user_id, text, reply_markup=keyboard)
+        except TelegramAPIError as exc:
+            log.warning("could not notify user %s: %s", user_id, type(exc).__name__)
+
+    async def _post_title(self, owner_id: int, post_id: int) -> str:
+        async with self.session_factory() as session:
+            found = await PostRepository(session).get_with_content_for_owner(owner_id, post_id)
+        if found is None:
+            return f"#{post_id}"
+        from handlers.render import snippet, target_label
+
+        _post, content, target = found
+        return f"#{post_id} → {target_label(target)}\n<i>{snippet(content)}</i>"
+
+    async def post_published(self, owner_id: int, post_id: int, url: str | None) -> None:
+        return None  # success is visible in the channel and in /scheduled
+
+    async def post_failed(self, owner_id: int, post_id: int, reason: str) -> None:
+        title = await self._post_title(owner_id, post_id)
+        await self._send(
+            owner_id,
+            lambda: _("❌ Post {post} was not published.\nReason: {reason}").format(
+                post=title, reason=reason
+            ),
+            lambda: decision_keyboard(post_id),
+        )
+
+    async def post_needs_decision(self, owner_id: int, post_id: int, kind: str) -> None:
+        title = await self._post_title(owner_id, post_id)
+
+        def build() -> str:
+            if kind == "missed":
+                return _(
+                    "⌛ Post {post} was due while I was not running, so it was not published. "
+                    "What shall I do?"
+                ).format(post=title)
+            return _(
+                "❓ I sent post {post} but got no answer, so I do not know whether it was "
+                "published. Check the channel: retry, mark it published, or cancel it."
+            ).format(post=title)
+
+        await self._send(owner_id, build, lambda: decision_keyboard(post_id))
+
+    async def target_broken(self, owner_id: int, target_id: int, reason: str) -> None:
+        async with self.session_factory() as session:
+            target = await TargetRepository(session).get(target_id)
+        title = target.title if target else f"#{target_id}"
+        await self._send(
+            owner_id,
+            lambda: _("⚠️ I cannot publish to {title} any more: {reason}").format(
+                title=title, reason=reason
+            ),
+        )
+        await self.admin_alert(f"Target {target_id} ({title}) of user {owner_id} fails: {reason}")
+
+    async def rule_failed(self, owner_id: int, rule_id: int, error: str) -> None:
+        await self._send(
+            owner_id,
+            lambda: _(
+                "⚠️ Auto-posting rule #{id} could not create its post: {error}\n"
+                "It keeps its schedule and tries again next time."
+            ).format(id=rule_id, error=error),
+        )
+
+    async def approval_requested(self, owner_id: int, rule_id: int, post_ids: list[int]) -> None:
+        for post_id in post_ids:
+            title = await self._post_title(owner_id, post_id)
+            await self._send(
+                owner_id,
+                lambda title=title: _("🕓 Rule #{id} prepared a post for approval: {post}").format(
+                    id=rule_id, post=title
+                ),
+            )
+
+    async def admin_alert(self, text: str) -> None:
+        for admin_id in self.admin_ids:
+            try:
+                await self.bot.send_message(admin_id, text)
+            except TelegramAPIError as exc:
+                log.warning("could not alert admin %s: %s", admin_id, type(exc).__name__)

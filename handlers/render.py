@@ -1,0 +1,66 @@
+"""Small renderers shared by the chat's routers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+
+from storage.models import Content, PostStatus, ScheduledPost, Target
+
+
+def local_time(value: datetime, timezone: str) -> str:
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def time_both(value: datetime, timezone: str) -> str:
+    """The time in the user's zone and in UTC, for confirmations."""
+    return _("{local} ({zone}), {utc} UTC").format(
+        local=local_time(value, timezone), zone=timezone, utc=local_time(value, "UTC")
+    )
+
+
+def status_label(status: str) -> str:
+    labels = {
+        PostStatus.DRAFT: _("📝 draft"),
+        PostStatus.AWAITING_APPROVAL: _("🕓 awaiting approval"),
+        PostStatus.SCHEDULED: _("⏰ scheduled"),
+        PostStatus.PUBLISHING: _("🚀 publishing"),
+        PostStatus.PUBLISHED: _("✅ published"),
+        PostStatus.FAILED: _("❌ failed"),
+        PostStatus.CANCELLED: _("🚫 cancelled"),
+        PostStatus.UNKNOWN: _("❓ unknown"),
+        PostStatus.MISSED: _("⌛ missed"),
+        PostStatus.SKIPPED: _("⏭ skipped"),
+    }
+    return labels.get(status, status)  # type: ignore[call-overload]
+
+
+def platform_label(platform: str) -> str:
+    return {"telegram": "Telegram", "x": "X", "instagram": "Instagram"}.get(platform, platform)
+
+
+def target_label(target: Target) -> str:
+    handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""
+    return f"{platform_label(target.platform)}: {escape(target.title)}{handle}"
+
+
+def snippet(content: Content, length: int = 60) -> str:
+    from content.fitting import plain_text
+
+    text = plain_text(content.title, content.text).replace("\n", " ")
+    if not text:
+        text = _("(picture)")
+    return escape(text[:length] + ("…" if len(text) > length else ""))
+
+
+def post_line(post: ScheduledPost, content: Content, target: Target, timezone: str) -> str:
+    return _("#{id} · {status} · {time}\n{target}\n<i>{snippet}</i>").format(
+        id=post.id,
+        status=status_label(post.status),
+        time=local_time(post.scheduled_time, timezone),
+        target=target_label(target),
+        snippet=snippet(content),
+    )

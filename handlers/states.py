@@ -1,0 +1,21 @@
+from aiogram.fsm.state import State, StatesGroup
+
+
+class NewPost(StatesGroup):
+    content = State()
+    preview = State()
+    targets = State()
+    time = State()
+    confirm = State()
+
+
+class LinkChannel(StatesGroup):
+    waiting = State()
+
+
+class Reschedule(StatesGroup):
+    time = State()
+
+
+class Settings(StatesGroup):
+    timezone = State()

@@ -1,0 +1,1 @@
+"""Publishers: one protocol, one implementation per platform."""

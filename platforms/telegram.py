@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
+from aiohttp import ClientConnectorError, ClientOSError
+
+from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ALBUM_LIMIT = 10
+
+
+def render_post_html(title: str | None, text: str) -> str:
+    """The exact HTML a Telegram post is sent with."""
+    from html import escape
+
+    if title:
+        return f"<b>{escape(title)}</b>\n\n{text}" if text else f"<b>{escape(title)}</b>"
+    return text
+
+
+def classify_telegram_error(exc: BaseException) -> PublishError:
+    if isinstance(exc, TelegramRetryAfter):
+        return PublishError(
+            ErrorClass.TRANSIENT,
+            f"Telegram asked to wait {exc.retry_after} s (flood control)",
+            retry_after=float(exc.retry_after),
+        )
+    if isinstance(exc, TelegramForbiddenError):
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"Telegram refused: {exc.message}. Add the bot to the channel as an administrator "
+            "with the right to post, then retry.",
+            target_broken=True,
+        )
+    if isinstance(exc, TelegramUnauthorizedError):
+        return PublishError(ErrorClass.PERMANENT, "The bot token was revoked or is invalid.")
+    if isinstance(exc, TelegramNotFound):
+        return PublishError(ErrorClass.PERMANENT, f"Telegram: {exc.message}", target_broken=True)
+    if isinstance(exc, TelegramBadRequest):
+        broken = "chat not found" in exc.message.lower()
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"Telegram rejected the post: {exc.message}",
+            target_broken=broken,
+        )
+    if isinstance(exc, TelegramServerError):
+        return PublishError(ErrorClass.TRANSIENT, f"Telegram server error: {exc.message}")
+    if isinstance(exc, TelegramNetworkError):
+        cause = exc.__cause__
+        if isinstance(cause, ClientConnectorError) or (
+            isinstance(cause, ClientOSError) and "connect" in str(cause).lower()
+        ):
+            return PublishError(ErrorClass.TRANSIENT, "Could not reach Telegram (network error)")
+        # A timeout or a dropped connection after the request went out: Telegram may
+        # have published it, so the post must not be sent again blindly.
+        return PublishError(
+            ErrorClass.AMBIGUOUS, "No answer from Telegram after sending (timeout or disconnect)"
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return PublishError(ErrorClass.AMBIGUOUS, "No answer from Telegram after sending")
+    return PublishError(ErrorClass.AMBIGUOUS, f"Unexpected error: {type(exc).__name__}")
+
+
+def message_url(chat_username: str | None, chat_id: str, message_id: int) -> str | None:
+    if chat_username:
+        return f"https://t.me/{chat_username.lstrip('@')}/{message_id}"
+    if chat_id.startswith("-100"):
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
+    return None
+
+
+def url_buttons_markup(buttons: list[dict[str, str]] | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=b["text"], url=b["url"])] for b in buttons]
+    )
+
+
+class TelegramPublisher:
+    """Publishes to Telegram channels with the bot itself."""
+
+    platform = "telegram"
+
+    def __init__(self, bot: Bot, *, rights_ttl: float = 30.0, timeout: float = 30.0) -> None:
+        self._bot = bot
+        self._rights_ttl = rights_ttl
+        self._timeout = timeout
+        self._rights_checked: dict[str, float] = {}
+
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        chat_id = request.target_external_id
+        try:
+            await self._ensure_can_post(chat_id)
+            message = await self._send(request)
+            if request.options.get("pin"):
+                # Published already: a failed pin must not make it look unpublished.
+                with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
+                    await self._bot.pin_chat_message(
+                        chat_id, message.message_id, disable_notification=True
+                    )
+        except PublishError:
+            raise
+        except Exception as exc:
+            raise classify_telegram_error(exc) from exc
+        return PublishResult(
+            external_id=str(message.message_id),
+            url=message_url(request.target_handle, chat_id, message.message_id),
+        )
+
+    async def _send(self, request: PublishRequest) -> Message:
+        chat_id = request.target_external_id
+        html = render_post_html(request.title, request.text)
+        silent = bool(request.options.get("silent"))
+        markup = url_buttons_markup(request.options.get("buttons"))
+        photos = [m for m in request.media if m.kind == "photo" and m.telegram_file_id]
+        if not photos:
+            return await self._bot.send_message(
+                chat_id,
+                html,
+                parse_mode=ParseMode.HTML,
+                disable_notification=silent,
+                reply_markup=markup,
+                request_timeout=int(self._timeout),
+            )
+        if len(photos) == 1:
+            return await self._bot.send_photo(
+                chat_id,
+                photos[0].telegram_file_id or "",
+                caption=html or None,
+                parse_mode=ParseMode.HTML,
+                disable_notification=silent,
+                reply_markup=markup,
+                request_timeout=int(self._timeout),
+            )
+        album: list[Any] = [
+            InputMediaPhoto(
+                media=p.telegram_file_id or "",
+                caption=html if i == 0 and html else None,
+                parse_mode=ParseMode.HTML,
+            )
+            for i, p in enumerate(photos[:ALBUM_LIMIT])
+        ]
+        messages = await self._bot.send_media_group(
+            chat_id, album, disable_notification=silent, request_timeout=int(self._timeout)
+        )
+        return messages[0]
+
+    async def _ensure_can_post(self, chat_id: str) -> None:
+        checked = self._rights_checked.get(chat_id)
+        if checked is not None and time.monotonic() - checked < self._rights_ttl:
+            return
+        me = await self._bot.me()
+        member = await self._bot.get_chat_member(chat_id, me.id)
+        if not _bot_can_post(member):
+            self._rights_checked.pop(chat_id, None)
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "The bot is no longer an administrator allowed to post in this channel. "
+                "Give it back the right to post, then retry.",
+                target_broken=True,
+            )
+        self._rights_checked[chat_id] = time.monotonic()
+
+
+def _bot_can_post(member: Any) -> bool:
+    if member.status == ChatMemberStatus.CREATOR:
+        return True
+    if member.status != ChatMemberStatus.ADMINISTRATOR:
+        return False
+    return bool(getattr(member, "can_post_messages", True) is not False)
+
+
+class LinkProblem(StrEnum):
+    NOT_FOUND = "not_found"
+    NOT_A_CHANNEL = "not_a_channel"
+    BOT_NOT_ADMIN = "bot_not_admin"
+    BOT_CANNOT_POST = "bot_cannot_post"
+    USER_NOT_ADMIN = "user_not_admin"
+
+
+class ChannelLinkError(Exception):
+    def __init__(self, problem: LinkProblem, title: str | None = None) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.title = title
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    chat_id: str
+    title: str
+    username: str | None
+
+
+class TelegramChannelVerifier:
+    """Both checks a channel must pass to become a target (DESIGN.md, "Who may do what")."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def verify(self, chat_ref: int | str, user_id: int) -> ChannelInfo:
+        try:
+            chat = await self._bot.get_chat(chat_ref)
+        except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as exc:
+            raise ChannelLinkError(LinkProblem.NOT_FOUND) from exc
+        if chat.type != ChatType.CHANNEL:
+            raise ChannelLinkError(LinkProblem.NOT_A_CHANNEL, chat.title)
+        title = chat.title or str(chat.id)
+        me = await self._bot.me()
+        try:
+            bot_member = await self._bot.get_chat_member(chat.id, me.id)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            raise ChannelLinkError(LinkProblem.BOT_NOT_ADMIN, title) from exc
+        if bot_member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR):
+            raise ChannelLinkError(LinkProblem.BOT_NOT_ADMIN, title)
+        if not _bot_can_post(bot_member):
+            raise ChannelLinkError(LinkProblem.BOT_CANNOT_POST, title)
+        try:
+            user_member = await self._bot.get_chat_member(chat.id, user_id)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            raise ChannelLinkError(LinkProblem.USER_NOT_ADMIN, title) from exc
+        if user_member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR):
+            raise ChannelLinkError(LinkProblem.USER_NOT_ADMIN, title)
+        return ChannelInfo(chat_id=str(chat.id), title=title, username=chat.username)

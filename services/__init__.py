@@ -1,0 +1,1 @@
+"""Business rules shared by the chat (handlers) and the background workers."""

@@ -1,0 +1,161 @@
+"""Rule schedules: the seed's `schedule_type` / `schedule_config` turned into APScheduler
+triggers, and next run times computed by those triggers in the rule's own time zone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+SCHEDULE_TYPES = ("daily", "weekly", "interval", "cron")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be built; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    schedule_type: str
+    config: Mapping[str, Any]
+    timezone: str
+
+
+def parse_hhmm(value: str) -> tuple[int, int]:
+    match = _TIME_RE.match(value.strip())
+    if not match:
+        raise ScheduleError(f"time {value!r} is not HH:MM")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _days_expr(days: Any) -> str:
+    # The seed numbers days 1 (Monday) .. 7 (Sunday).
+    if not days:
+        return "*"
+    try:
+        numbers = sorted({int(d) for d in days})
+    except (TypeError, ValueError) as exc:
+        raise ScheduleError("days_of_week must be numbers 1..7") from exc
+    if any(n < 1 or n > 7 for n in numbers):
+        raise ScheduleError("days_of_week must be numbers 1..7")
+    if len(numbers) == 7:
+        return "*"
+    return ",".join(_CRON_DAYS[n - 1] for n in numbers)
+
+
+def build_trigger(schedule: Schedule) -> BaseTrigger:
+    zone = ZoneInfo(schedule.timezone)
+    config = schedule.config
+    kind = schedule.schedule_type
+    if kind in ("daily", "weekly"):
+        times = config.get("times") or []
+        if isinstance(times, str):
+            times = [times]
+        if not times:
+            raise ScheduleError("a daily or weekly schedule needs at least one time")
+        days = _days_expr(config.get("days_of_week"))
+        if kind == "weekly" and days == "*" and not config.get("days_of_week"):
+            raise ScheduleError("a weekly schedule needs days_of_week")
+        triggers: list[BaseTrigger] = []
+        for value in times:
+            hour, minute = parse_hhmm(str(value))
+            triggers.append(CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=zone))
+        return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+    if kind == "interval":
+        try:
+            hours = float(config.get("hours", 0))
+            minutes = float(config.get("minutes", 0))
+        except (TypeError, ValueError) as exc:
+            raise ScheduleError("interval hours/minutes must be numbers") from exc
+        if hours * 60 + minutes < 1:
+            raise ScheduleError("an interval must be at least one minute")
+        start = config.get("start_date")
+        start_date = datetime.fromisoformat(start) if isinstance(start, str) else None
+        return IntervalTrigger(hours=hours, minutes=minutes, timezone=zone, start_date=start_date)
+    if kind == "cron":
+        expression = str(config.get("expression", "")).strip()
+        if len(expression.split()) != 5:
+            raise ScheduleError("a cron expression has five fields: minute hour day month weekday")
+        try:
+            return CronTrigger.from_crontab(expression, timezone=zone)
+        except ValueError as exc:
+            raise ScheduleError(f"bad cron expression: {exc}") from exc
+    raise ScheduleError(f"unknown schedule type {kind!r}")
+
+
+def _wall(value: datetime, zone: ZoneInfo) -> tuple[int, ...]:
+    local = value.astimezone(zone)
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
+
+
+def next_run(
+    schedule: Schedule, after: datetime, previous: datetime | None = None
+) -> datetime | None:
+    """The first fire time strictly after `after`, in UTC.
+
+    When clocks go back, a local time such as 02:30 happens twice; a rule fires at the first
+    one only. `previous` is the last fire time, used to recognise the repeat.
+    """
+    trigger = build_trigger(schedule)
+    zone = ZoneInfo(schedule.timezone)
+    moment = after + timedelta(microseconds=1)
+    last = previous
+    for _ in range(1000):
+        fire = trigger.get_next_fire_time(last, moment)
+        if fire is None:
+            return None
+        fire_utc = fire.astimezone(UTC)
+        if fire_utc <= after:
+            moment = after + timedelta(microseconds=1)
+            last = fire
+            continue
+        if _repeats_wall_time(fire_utc, zone) and _is_second_of_fold(fire_utc, zone):
+            last = fire
+            moment = fire_utc + timedelta(seconds=1)
+            continue
+        return fire_utc
+    return None
+
+
+def _repeats_wall_time(value: datetime, zone: ZoneInfo) -> bool:
+    local = value.astimezone(zone).replace(tzinfo=None)
+    first = local.replace(fold=0).replace(tzinfo=zone).astimezone(UTC)
+    second = local.replace(fold=1).replace(tzinfo=zone).astimezone(UTC)
+    return first != second
+
+
+def _is_second_of_fold(value: datetime, zone: ZoneInfo) -> bool:
+    local = value.astimezone(zone).replace(tzinfo=None)
+    first = local.replace(fold=0).replace(tzinfo=zone).astimezone(UTC)
+    second = local.replace(fold=1).replace(tzinfo=zone).astimezone(UTC)
+    return first != second and value == max(first, second)
+
+
+def next_runs(schedule: Schedule, after: datetime, count: int = 5) -> list[datetime]:
+    runs: list[datetime] = []
+    previous: datetime | None = None
+    moment = after
+    for _ in range(count):
+        fire = next_run(schedule, moment, previous)
+        if fire is None:
+            break
+        runs.append(fire)
+        previous = fire
+        moment = fire
+    return runs
+
+
+def validate_schedule(schedule: Schedule) -> None:
+    build_trigger(schedule)
+    if next_run(schedule, datetime.now(UTC)) is None:
+        raise ScheduleError("this schedule never fires")

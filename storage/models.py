@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend.
+
+    SQLite keeps no offset, so values are stored as naive UTC and come back aware; bound
+    parameters get the same treatment so that comparisons stay correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Platform(StrEnum):
+    TELEGRAM = "telegram"
+    X = "x"
+    INSTAGRAM = "instagram"
+
+
+class PostStatus(StrEnum):
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+
+class Outcome(StrEnum):
+    PUBLISHED = "published"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    AMBIGUOUS = "ambiguous"
+    DEFERRED = "deferred"
+
+
+class TargetStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    BROKEN = "broken"
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Target(Base):
+    """A destination a user may publish to: a Telegram channel, an X or Instagram account."""
+
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("owner_id", "platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(256))
+    handle: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=TargetStatus.ACTIVE)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    hourly_cap: Mapped[int | None] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    credential: Mapped[Credential | None] = relationship(
+        back_populates="target", cascade="all, delete-orphan", uselist=False, lazy="raise"
+    )
+
+
+class Credential(Base):
+    """Encrypted secrets of one target (X tokens, an Instagram session). Never plaintext."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("targets.id", ondelete="CASCADE"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    target: Mapped[Target] = relationship(back_populates="credential", lazy="raise")
+
+
+class Content(Base):
+    __tablename__ = "contents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str | None] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    prompt: Mapped[str | None] = mapped_column(Text)
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auto_posting_rules.id", ondelete="SET NULL"), index=True
+    )
+    ai_model: Mapped[str | None] = mapped_column(String(128))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    variants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledPost(Base):
+    """One publication of one content to one target."""
+
+    __tablename__ = "scheduled_posts"
+    __table_args__ = (
+        Index("ix_scheduled_posts_status_due_at", "status", "due_at"),
+        Index("ix_scheduled_posts_owner_status", "owner_id", "status"),
+        Index("ix_scheduled_posts_target_published", "target_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    scheduled_time: Mapped[datetime]
+    # When the worker should next look at the row: the scheduled time, moved by backoff
+    # and rate-limit deferrals without touching what the user asked for.
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(24), default=PostStatus.SCHEDULED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    external_url: Mapped[str | None] = mapped_column(String(512))
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auto_posting_rules.id", ondelete="SET NULL"), index=True
+    )
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    content: Mapped[Content] = relationship(lazy="raise")
+    target: Mapped[Target] = relationship(lazy="raise")
+
+
+class PublishAttempt(Base):
+    __tablename__ = "publish_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_posts.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+
+
+rule_targets = Table(
+    "rule_targets",
+    Base.metadata,
+    Column(
+        "rule_id",
+        ForeignKey("auto_posting_rules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("target_id", ForeignKey("targets.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class AutoPostingRule(Base):
+    __tablename__ = "auto_posting_rules"
+    __table_args__ = (
+        Index("ix_auto_posting_rules_active_next", "is_active", "next_execution_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    schedule_type: Mapped[str] = mapped_column(String(16))
+    schedule_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_execution_at: Mapped[datetime | None]
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    approval_policy: Mapped[str] = mapped_column(String(16), default="skip")
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    quiet_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    monthly_token_budget: Mapped[int | None] = mapped_column(Integer)
+    executions_count: Mapped[int] = mapped_column(Integer, default=0)
+    success_count: Mapped[int] = mapped_column(Integer, default=0)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_executed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    targets: Mapped[list[Target]] = relationship(secondary=rule_targets, lazy="selectin")
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data, so that a dialog survives a restart."""
+
+    __tablename__ = "fsm_records"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KeyValue(Base):
+    """Small process-wide facts that must survive restarts (e.g. a lateness watermark)."""
+
+    __tablename__ = "key_values"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+__all__ = [
+    "AutoPostingRule",
+    "Base",
+    "Content",
+    "Credential",
+    "FsmRecord",
+    "KeyValue",
+    "Outcome",
+    "Platform",
+    "PostStatus",
+    "PublishAttempt",
+    "Role",
+    "ScheduledPost",
+    "Target",
+    "TargetStatus",
+    "User",
+    "rule_targets",
+    "utcnow",
+]

@@ -1,0 +1,547 @@
+"""A fake Telegram Bot API server: a real aiohttp app on 127.0.0.1.
+
+It keeps a small world (users, channels, their administrators), answers the methods the bot
+uses, records every call, and lets a test type messages and press buttons as a user would.
+Requests arrive form-encoded or multipart, as aiogram sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+BOT_USERNAME = "curator_test_bot"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    """What the next matching call gets instead of success."""
+
+    status: int = 500
+    description: str = "Internal Server Error"
+    retry_after: int | None = None
+    delay: float = 0.0  # sleep first: past the client's timeout this is "sent, no answer"
+    drop: bool = False  # close the connection without answering
+    deliver: bool = False  # the message is published even though the answer fails
+    chat_id: str | None = None
+
+
+@dataclass
+class Channel:
+    id: int
+    title: str
+    username: str | None
+    members: dict[int, dict[str, Any]] = field(default_factory=dict)
+    type: str = "channel"
+
+
+class FakeTelegram:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.channels: dict[int, Channel] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.messages: dict[int, list[dict[str, Any]]] = {}
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._new_update = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.flood_limit_per_minute: int | None = None
+        self._channel_sends: dict[int, list[float]] = {}
+        self.too_many_requests = 0
+
+    # ---------- lifecycle ----------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---------- the world ----------
+
+    def add_user(
+        self, user_id: int, first_name: str = "Anna", language: str = "en", username: str = ""
+    ) -> dict[str, Any]:
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language,
+        }
+        if username:
+            user["username"] = username
+        self.users[user_id] = user
+        return user
+
+    def add_channel(
+        self,
+        chat_id: int,
+        title: str,
+        username: str | None = None,
+        *,
+        owner: int | None = None,
+        admins: tuple[int, ...] = (),
+        bot_status: str = "administrator",
+        bot_can_post: bool = True,
+    ) -> Channel:
+        channel = Channel(chat_id, title, username)
+        if owner is not None:
+            channel.members[owner] = {"status": "creator"}
+        for admin in admins:
+            channel.members[admin] = {"status": "administrator"}
+        channel.members[BOT_ID] = {"status": bot_status, "can_post_messages": bot_can_post}
+        self.channels[chat_id] = channel
+        return channel
+
+    def fail_next(self, method: str, *faults: Fault) -> None:
+        self.faults.setdefault(method, []).extend(faults)
+
+    # ---------- what a user does ----------
+
+    def _next_message_id(self, chat_id: int) -> int:
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        return next(counter)
+
+    def _push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update["update_id"] = next(self._update_ids)
+        self.updates.append(update)
+        self._new_update.set()
+        return update
+
+    def user_message(self, user_id: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
+        user = self.users[user_id]
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(user_id),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
+            "from": user,
+        }
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": len(command)}
+                ]
+        message.update(extra)
+        return self._push({"message": message})["message"]  # type: ignore[no-any-return]
+
+    def user_photo(self, user_id: int, caption: str | None = None) -> dict[str, Any]:
+        photo = [
+            {"file_id": f"photo-{user_id}-{len(self.updates)}", "file_unique_id": "u1",
+             "width": 800, "height": 600}
+        ]
+        extra: dict[str, Any] = {"photo": photo}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.user_message(user_id, None, **extra)
+
+    def forward_from_channel(self, user_id: int, chat_id: int) -> dict[str, Any]:
+        channel = self.channels[chat_id]
+        origin = {
+            "type": "channel",
+            "date": int(time.time()),
+            "message_id": 1,
+            "chat": self._chat_json(channel),
+        }
+        return self.user_message(user_id, "forwarded post", forward_origin=origin)
+
+    def press(self, user_id: int, message: dict[str, Any], data: str) -> dict[str, Any]:
+        user = self.users[user_id]
+        query = {
+            "id": str(next(self._update_ids) * 1000),
+            "from": user,
+            "chat_instance": "ci",
+            "data": data,
+            "message": message,
+        }
+        return self._push({"callback_query": query})
+
+    # ---------- what a test reads ----------
+
+    def calls_to(self, method: str, **match: Any) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and all(str(c.params.get(k)) == str(v) for k, v in match.items())
+        ]
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return self.messages.get(chat_id, [])
+
+    def last_bot_message(self, chat_id: int) -> dict[str, Any]:
+        return self.sent_to(chat_id)[-1]
+
+    def find_button(self, message: dict[str, Any], text_part: str) -> str:
+        markup = message.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if text_part in button.get("text", ""):
+                    return str(button["callback_data"])
+        raise AssertionError(f"no button with {text_part!r} in {markup}")
+
+    def last_message_with_button(self, chat_id: int, text_part: str) -> dict[str, Any]:
+        for message in reversed(self.sent_to(chat_id)):
+            with contextlib.suppress(AssertionError):
+                self.find_button(message, text_part)
+                return message
+        raise AssertionError(f"no message to {chat_id} with button {text_part!r}")
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+    ) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+    async def wait_for_text(self, chat_id: int, text_part: str, timeout: float = 10.0) -> dict:
+        def find() -> dict[str, Any] | None:
+            for message in reversed(self.sent_to(chat_id)):
+                if text_part in (message.get("text") or message.get("caption") or ""):
+                    return message
+            return None
+
+        return await self.wait_for(find, timeout, f"{text_part!r} sent to {chat_id}")  # type: ignore[no-any-return]
+
+    # ---------- HTTP ----------
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name is None:
+                    continue
+                data = await part.read()  # type: ignore[union-attr]
+                if part.filename:  # type: ignore[union-attr]
+                    files[part.name] = bytes(data)
+                else:
+                    params[part.name] = data.decode()
+        elif request.can_read_body:
+            form = await request.post()
+            params = {k: v for k, v in form.items() if isinstance(v, str)}
+        params.update({k: v for k, v in request.query.items() if k not in params})
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value[:1] in "[{":
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(value)
+        return params, files
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        params, files = await self._params(request)
+        name = method[0].lower() + method[1:]
+        if name != "getUpdates":
+            self.calls.append(Call(name, params, time.monotonic(), files))
+        fault = self._take_fault(name, params)
+        if fault is not None:
+            if fault.deliver:
+                with contextlib.suppress(Exception):
+                    await getattr(self, f"m_{name}")(params, files)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.drop:
+                assert request.transport is not None
+                request.transport.close()
+                self._changed.set()
+                return web.Response()
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": fault.status,
+                "description": fault.description,
+            }
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            self._changed.set()
+            return web.json_response(body, status=fault.status)
+        handler = getattr(self, f"m_{name}", None)
+        if handler is None:
+            result: Any = True
+        else:
+            try:
+                result = await handler(params, files)
+            except ApiError as exc:
+                self._changed.set()
+                return web.json_response(
+                    {"ok": False, "error_code": exc.code, "description": exc.description},
+                    status=exc.code,
+                )
+        self._changed.set()
+        return web.json_response({"ok": True, "result": result})
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        queue = self.faults.get(method)
+        if not queue:
+            return None
+        for index, fault in enumerate(queue):
+            if fault.chat_id is None or str(params.get("chat_id")) == fault.chat_id:
+                return queue.pop(index)
+        return None
+
+    async def _file(self, request: web.Request) -> web.Response:
+        return web.Response(body=b"\x89PNG\r\n\x1a\nfake-image-" + request.match_info["path"].encode())
+
+    # ---------- methods ----------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Curator",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def m_getMe(self, params: dict, files: dict) -> Any:
+        return self._bot_user()
+
+    async def m_getUpdates(self, params: dict, files: dict) -> Any:
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        if offset:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        while not self.updates:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+        return list(self.updates)
+
+    async def m_deleteWebhook(self, params: dict, files: dict) -> Any:
+        return True
+
+    def _chat_json(self, channel: Channel) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": channel.id, "type": channel.type, "title": channel.title}
+        if channel.username:
+            data["username"] = channel.username
+        return data
+
+    def _resolve_chat(self, chat_id: Any) -> int:
+        value = str(chat_id)
+        if value.startswith("@"):
+            for channel in self.channels.values():
+                if channel.username and channel.username.lower() == value[1:].lower():
+                    return channel.id
+            raise ApiError(400, "Bad Request: chat not found")
+        return int(value)
+
+    async def m_getChat(self, params: dict, files: dict) -> Any:
+        chat_id = self._resolve_chat(params["chat_id"])
+        if chat_id in self.channels:
+            data = self._chat_json(self.channels[chat_id])
+            data["accent_color_id"] = 0
+            data["max_reaction_count"] = 11
+            data["accepted_gift_types"] = {
+                "unlimited_gifts": False, "limited_gifts": False,
+                "unique_gifts": False, "premium_subscription": False, "gifts_from_channels": False,
+            }
+            return data
+        if chat_id in self.users:
+            user = self.users[chat_id]
+            return {"id": chat_id, "type": "private", "first_name": user["first_name"],
+                    "accent_color_id": 0, "max_reaction_count": 11,
+                    "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                            "unique_gifts": False,
+                                            "premium_subscription": False, "gifts_from_channels": False}}
+        raise ApiError(400, "Bad Request: chat not found")
+
+    async def m_getChatMember(self, params: dict, files: dict) -> Any:
+        chat_id = self._resolve_chat(params["chat_id"])
+        user_id = int(params["user_id"])
+        channel = self.channels.get(chat_id)
+        if channel is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        user = self._bot_user() if user_id == BOT_ID else self.users.get(
+            user_id, {"id": user_id, "is_bot": False, "first_name": "X"}
+        )
+        member = channel.members.get(user_id, {"status": "left"})
+        status = member["status"]
+        data: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            data["is_anonymous"] = False
+        elif status == "administrator":
+            data.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": True,
+                    "can_edit_stories": True,
+                    "can_delete_stories": True,
+                    "can_post_messages": bool(member.get("can_post_messages", True)),
+                    "can_edit_messages": True,
+                    "can_send_welcome_messages": False,
+                }
+            )
+        elif status == "kicked":
+            data["until_date"] = 0
+        return data
+
+    def _store(self, chat_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        self.messages.setdefault(chat_id, []).append(message)
+        return message
+
+    def _check_can_send(self, chat_id: int) -> None:
+        channel = self.channels.get(chat_id)
+        if channel is not None:
+            member = channel.members.get(BOT_ID, {"status": "left"})
+            if member["status"] == "kicked" or member["status"] == "left":
+                raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+            if member["status"] == "administrator" and not member.get("can_post_messages", True):
+                raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
+            if self.flood_limit_per_minute is not None:
+                now = time.monotonic()
+                sends = [t for t in self._channel_sends.get(chat_id, []) if t > now - 60]
+                if len(sends) >= self.flood_limit_per_minute:
+                    self.too_many_requests += 1
+                    raise ApiError(429, "Too Many Requests: retry after 5")
+                sends.append(now)
+                self._channel_sends[chat_id] = sends
+        elif chat_id not in self.users:
+            raise ApiError(400, "Bad Request: chat not found")
+
+    def _message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        if chat_id in self.channels:
+            chat = self._chat_json(self.channels[chat_id])
+        else:
+            chat = {"id": chat_id, "type": "private",
+                    "first_name": self.users.get(chat_id, {}).get("first_name", "U")}
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+        }
+        if chat_id not in self.channels:
+            message["from"] = self._bot_user()
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        if params.get("disable_notification") is not None:
+            message["_silent"] = str(params["disable_notification"]).lower() == "true"
+        message["_parse_mode"] = params.get("parse_mode")
+        return message
+
+    async def m_sendMessage(self, params: dict, files: dict) -> Any:
+        chat_id = self._resolve_chat(params["chat_id"])
+        self._check_can_send(chat_id)
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096 * 2:
+            raise ApiError(400, "Bad Request: message is too long")
+        message = self._message(chat_id, params)
+        message["text"] = text
+        return self._store(chat_id, message)
+
+    async def m_sendPhoto(self, params: dict, files: dict) -> Any:
+        chat_id = self._resolve_chat(params["chat_id"])
+        self._check_can_send(chat_id)
+        message = self._message(chat_id, params)
+        photo = params.get("photo") or "uploaded"
+        message["photo"] = [{"file_id": str(photo), "file_unique_id": "p", "width": 1, "height": 1}]
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        return self._store(chat_id, message)
+
+    async def m_sendMediaGroup(self, params: dict, files: dict) -> Any:
+        chat_id = self._resolve_chat(params["chat_id"])
+        self._check_can_send(chat_id)
+        result = []
+        for item in params.get("media", []):
+            message = self._message(chat_id, {})
+            message["photo"] = [{"file_id": str(item.get("media")), "file_unique_id": "p",
+                                 "width": 1, "height": 1}]
+            if item.get("caption"):
+                message["caption"] = item["caption"]
+            message["media_group_id"] = "g1"
+            result.append(self._store(chat_id, message))
+        return result
+
+    async def m_editMessageText(self, params: dict, files: dict) -> Any:
+        chat_id = int(params.get("chat_id", 0))
+        message = self._message(chat_id, params)
+        message["message_id"] = int(params.get("message_id", 0))
+        message["text"] = params.get("text", "")
+        return self._store(chat_id, message)
+
+    async def m_editMessageReplyMarkup(self, params: dict, files: dict) -> Any:
+        chat_id = int(params.get("chat_id", 0))
+        for message in reversed(self.messages.get(chat_id, [])):
+            if message["message_id"] == int(params.get("message_id", 0)):
+                message["reply_markup"] = params.get("reply_markup")
+                return message
+        return True
+
+    async def m_answerCallbackQuery(self, params: dict, files: dict) -> Any:
+        return True
+
+    async def m_getFile(self, params: dict, files: dict) -> Any:
+        file_id = str(params["file_id"])
+        return {"file_id": file_id, "file_unique_id": "f", "file_size": 100,
+                "file_path": f"photos/{file_id}.jpg"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description

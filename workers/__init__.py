@@ -1,0 +1,1 @@
+"""Background workers run by the embedded AsyncIOScheduler."""

@@ -1,0 +1,434 @@
+"""ScheduledPostsWorker: publishes due rows of `scheduled_posts` exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from platforms.base import (
+    ErrorClass,
+    MediaItem,
+    MediaLoader,
+    PublisherRegistry,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+)
+from platforms.credentials import SecretBox, SecretsUnavailableError
+from services.clock import Clock, SystemClock
+from services.notify import NullNotifier, OwnerNotifier
+from storage.db import SessionFactory
+from storage.models import Content, PostStatus, PublishAttempt, ScheduledPost, Target
+from storage.repositories import (
+    CredentialRepository,
+    PostRepository,
+    TargetRepository,
+)
+from workers import metrics
+from workers.policy import RetryPolicy, SlidingWindowLimiter, TokenBucket, Window
+
+log = logging.getLogger("ScheduledPostsWorker")
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-platform send limits. Telegram's own limits always apply; the hourly caps are
+    the seed's defaults, overridable per target."""
+
+    telegram_global_per_second: float = 30.0
+    telegram_per_channel_per_minute: int = 20
+    hourly_caps: dict[str, int] = field(
+        default_factory=lambda: {"telegram": 30, "instagram": 25, "x": 300}
+    )
+    enabled: bool = True
+
+    def windows(self, platform: str, target_cap: int | None) -> list[Window]:
+        if not self.enabled:
+            return []
+        windows: list[Window] = []
+        if platform == "telegram":
+            windows.append(Window(60.0, self.telegram_per_channel_per_minute))
+        cap = target_cap or self.hourly_caps.get(platform)
+        if cap:
+            windows.append(Window(3600.0, cap))
+        return windows
+
+
+@dataclass
+class RunReport:
+    claimed: int = 0
+    published: int = 0
+    retried: int = 0
+    deferred: int = 0
+    failed: int = 0
+    unknown: int = 0
+    missed: int = 0
+    expired: int = 0
+
+
+class ScheduledPostsWorker:
+    name = "ScheduledPostsWorker"
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        publishers: PublisherRegistry,
+        *,
+        clock: Clock | None = None,
+        notifier: OwnerNotifier | None = None,
+        retry: RetryPolicy | None = None,
+        limits: RateLimits | None = None,
+        secrets: SecretBox | None = None,
+        media_loader: MediaLoader | None = None,
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(seconds=120),
+        grace: timedelta = timedelta(minutes=15),
+        batch_size: int = 100,
+        concurrency: int = 16,
+        max_batches: int = 50,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session_factory = session_factory
+        self.publishers = publishers
+        self.clock = clock or SystemClock()
+        self.notifier = notifier or NullNotifier()
+        self.retry = retry or RetryPolicy()
+        self.limits = limits or RateLimits()
+        self.secrets = secrets or SecretBox(None)
+        self.media_loader = media_loader
+        self.worker_id = worker_id or make_worker_id()
+        self.lease = lease
+        self.grace = grace
+        self.batch_size = batch_size
+        self.max_batches = max_batches
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._windows = SlidingWindowLimiter()
+        self._buckets: dict[str, TokenBucket] = {}
+        if self.limits.enabled:
+            self._buckets["telegram"] = TokenBucket(
+                self.limits.telegram_global_per_second, clock=monotonic
+            )
+        self._run_lock = asyncio.Lock()
+
+    async def run_once(self) -> RunReport:
+        """One pass: settle what a crash left behind, then publish everything due."""
+        report = RunReport()
+        # Runs from the interval job and the wake-up job must not overlap in one process.
+        async with self._run_lock:
+            await self._recover(report)
+            for _ in range(self.max_batches):
+                claimed = await self._claim()
+                if not claimed:
+                    break
+                report.claimed += len(claimed)
+                log.info("Найдено %d постов для публикации", len(claimed))
+                await self._publish_batch(claimed, report)
+            await self._update_queue_depth()
+        return report
+
+    async def next_due_at(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await PostRepository(session).next_due_at()
+
+    async def _recover(self, report: RunReport) -> None:
+        now = self.clock.now()
+        async with self.session_factory() as session, session.begin():
+            repo = PostRepository(session)
+            expired = await repo.expire_leases(now)
+            missed = await repo.mark_missed(now, self.grace)
+            await repo.decide_unanswered_approvals(now)
+            owners = await _owners(session, expired + missed)
+        report.expired, report.missed = len(expired), len(missed)
+        for post_id in expired:
+            log.warning("Пост %d: публикация прервана, результат неизвестен (unknown)", post_id)
+            await self._notify(
+                self.notifier.post_needs_decision(owners[post_id], post_id, "unknown")
+            )
+        for post_id in missed:
+            log.warning("Пост %d пропущен: бот не работал в назначенное время (missed)", post_id)
+            await self._notify(
+                self.notifier.post_needs_decision(owners[post_id], post_id, "missed")
+            )
+
+    async def _claim(self) -> list[tuple[ScheduledPost, Content, Target]]:
+        now = self.clock.now()
+        async with self.session_factory() as session:
+            async with session.begin():
+                claimed = await PostRepository(session).claim_due(
+                    now, self.worker_id, self.lease, self.batch_size
+                )
+            if not claimed:
+                return []
+            return await PostRepository(session).load_for_publishing([c.id for c in claimed])
+
+    async def _publish_batch(
+        self, rows: list[tuple[ScheduledPost, Content, Target]], report: RunReport
+    ) -> None:
+        await asyncio.gather(*(self._publish_guarded(row, report) for row in rows))
+
+    async def _publish_guarded(
+        self, row: tuple[ScheduledPost, Content, Target], report: RunReport
+    ) -> None:
+        async with self._semaphore:
+            try:
+                await self._publish_one(*row, report=report)
+            except Exception:
+                # Nothing here may stop the batch; the lease expiry settles the post later.
+                log.exception("Пост %d: внутренняя ошибка публикации", row[0].id)
+
+    async def _publish_one(
+        self, post: ScheduledPost, content: Content, target: Target, *, report: RunReport
+    ) -> None:
+        log.info(
+            "Публикация поста %d (content_id=%d, platform=%s)",
+            post.id,
+            content.id,
+            post.platform,
+        )
+        wait = await self._rate_limit_wait(target)
+        if wait > 0:
+            await self._defer(post, wait, report)
+            return
+        bucket = self._buckets.get(post.platform)
+        if bucket is not None:
+            await bucket.acquire()
+        started = self.clock.now()
+        try:
+            request = await self._request(post, content, target)
+            publisher = self.publishers.get(post.platform)
+            if publisher is None:
+                raise PublishError(
+                    ErrorClass.PERMANENT, f"Publishing to {post.platform} is not configured"
+                )
+            self._windows.record(target.id, self.clock.now().timestamp())
+            result = await publisher.publish(request)
+        except PublishError as exc:
+            await self._on_error(post, target, exc, started, report)
+            return
+        except Exception as exc:
+            log.exception("Пост %d: неожиданная ошибка публикатора", post.id)
+            await self._on_error(
+                post,
+                target,
+                PublishError(ErrorClass.AMBIGUOUS, f"unexpected error: {type(exc).__name__}"),
+                started,
+                report,
+            )
+            return
+        await self._on_published(post, target, result, started, report)
+
+    async def _rate_limit_wait(self, target: Target) -> float:
+        windows = self.limits.windows(target.platform, target.hourly_cap)
+        if not windows:
+            return 0.0
+        if not self._windows.seeded(target.id):
+            since = self.clock.now() - timedelta(hours=1)
+            async with self.session_factory() as session:
+                sent = await PostRepository(session).published_since(target.id, since)
+            self._windows.seed(target.id, sent)
+        return self._windows.wait_time(target.id, windows, self.clock.now().timestamp())
+
+    async def _defer(self, post: ScheduledPost, wait: float, report: RunReport) -> None:
+        due = self.clock.now() + timedelta(seconds=wait)
+        async with self.session_factory() as session, session.begin():
+            await PostRepository(session).finish_retry(
+                post.id, self.worker_id, due_at=due, error=None, attempt=None, refund_attempt=True
+            )
+        report.deferred += 1
+        log.info("Пост %d отложен на %.0f с: лимит публикаций для цели", post.id, wait)
+
+    async def _request(
+        self, post: ScheduledPost, content: Content, target: Target
+    ) -> PublishRequest:
+        credentials = None
+        if target.platform != "telegram":
+            async with self.session_factory() as session:
+                stored = await CredentialRepository(session).get_ciphertext(target.id)
+            if stored is None:
+                raise PublishError(
+                    ErrorClass.PERMANENT,
+                    "The account is not linked any more. Link it again.",
+                    target_broken=True,
+                )
+            try:
+                credentials = self.secrets.decrypt(stored[1])
+            except SecretsUnavailableError as exc:
+                raise PublishError(ErrorClass.PERMANENT, str(exc)) from exc
+        media = tuple(
+            MediaItem(
+                kind=str(m.get("kind", "photo")),
+                telegram_file_id=m.get("file_id"),
+                path=m.get("path"),
+            )
+            for m in (content.media or [])
+        )
+        return PublishRequest(
+            post_id=post.id,
+            target_external_id=target.external_id,
+            target_handle=target.handle,
+            text=content.text,
+            title=content.title,
+            media=media,
+            options=dict(post.options or {}),
+            credentials=credentials,
+            load_media=self.media_loader,
+        )
+
+    async def _on_published(
+        self,
+        post: ScheduledPost,
+        target: Target,
+        result: PublishResult,
+        started: datetime,
+        report: RunReport,
+    ) -> None:
+        now = self.clock.now()
+        attempt = PublishAttempt(
+            post_id=post.id,
+            attempt=post.attempts,
+            started_at=started,
+            finished_at=now,
+            outcome="published",
+            worker_id=self.worker_id,
+        )
+        async with self.session_factory() as session, session.begin():
+            repo = PostRepository(session)
+            done = await repo.finish_published(
+                post.id,
+                self.worker_id,
+                external_id=result.external_id,
+                url=result.url,
+                now=now,
+                attempt=attempt,
+            )
+            if not done:
+                # The lease ran out while the platform was answering and the post was marked
+                # unknown; the answer settles it.
+                await session.execute(
+                    update(ScheduledPost)
+                    .where(ScheduledPost.id == post.id, ScheduledPost.status == PostStatus.UNKNOWN)
+                    .values(
+                        status=PostStatus.PUBLISHED,
+                        external_id=result.external_id,
+                        external_url=result.url,
+                        published_at=now,
+                        last_error=None,
+                    )
+                )
+            if result.updated_credentials is not None and self.secrets.available:
+                await CredentialRepository(session).put(
+                    target.id,
+                    "session",
+                    self.secrets.encrypt(result.updated_credentials),
+                )
+            await TargetRepository(session).mark_active(target.id)
+        report.published += 1
+        metrics.POSTS_PUBLISHED.labels(post.platform, "published").inc()
+        metrics.LATENESS.labels(post.platform).observe(
+            max(0.0, (now - post.scheduled_time).total_seconds())
+        )
+        log.info("Пост %d успешно опубликован", post.id)
+
+    async def _on_error(
+        self,
+        post: ScheduledPost,
+        target: Target,
+        error: PublishError,
+        started: datetime,
+        report: RunReport,
+    ) -> None:
+        now = self.clock.now()
+        attempt = PublishAttempt(
+            post_id=post.id,
+            attempt=post.attempts,
+            started_at=started,
+            finished_at=now,
+            outcome=error.error_class.value,
+            error=error.reason[:2000],
+            worker_id=self.worker_id,
+        )
+        reason = error.reason
+        notify_failed = notify_unknown = broken_first = False
+        async with self.session_factory() as session, session.begin():
+            repo = PostRepository(session)
+            if (
+                error.error_class == ErrorClass.TRANSIENT
+                and post.attempts < self.retry.max_attempts
+            ):
+                delay = self.retry.delay(post.attempts, error.retry_after)
+                await repo.finish_retry(
+                    post.id,
+                    self.worker_id,
+                    due_at=now + timedelta(seconds=delay),
+                    error=reason,
+                    attempt=attempt,
+                )
+                report.retried += 1
+                log.warning(
+                    "Пост %d: временная ошибка (попытка %d из %d), повтор через %.0f с: %s",
+                    post.id,
+                    post.attempts,
+                    self.retry.max_attempts,
+                    delay,
+                    reason,
+                )
+                outcome = "retry"
+            elif error.error_class == ErrorClass.AMBIGUOUS:
+                await repo.finish_unknown(post.id, self.worker_id, error=reason, attempt=attempt)
+                report.unknown += 1
+                notify_unknown = True
+                log.warning("Пост %d: результат неизвестен (unknown): %s", post.id, reason)
+                outcome = "unknown"
+            else:
+                if error.error_class == ErrorClass.TRANSIENT:
+                    reason = f"gave up after {post.attempts} attempts: {reason}"
+                await repo.finish_failed(post.id, self.worker_id, error=reason, attempt=attempt)
+                report.failed += 1
+                notify_failed = True
+                log.error("Ошибка публикации поста %d: %s", post.id, reason)
+                outcome = "failed"
+            if error.target_broken:
+                broken_first = await TargetRepository(session).mark_broken(target.id, error.reason)
+        metrics.POSTS_PUBLISHED.labels(post.platform, outcome).inc()
+        if notify_failed:
+            await self._notify(self.notifier.post_failed(post.owner_id, post.id, reason))
+        if notify_unknown:
+            await self._notify(
+                self.notifier.post_needs_decision(post.owner_id, post.id, "unknown")
+            )
+        if broken_first:
+            await self._notify(self.notifier.target_broken(post.owner_id, target.id, error.reason))
+
+    async def _notify(self, coro: object) -> None:
+        try:
+            await coro  # type: ignore[misc]
+        except Exception:
+            log.exception("Не удалось отправить уведомление владельцу")
+
+    async def _update_queue_depth(self) -> None:
+        async with self.session_factory() as session:
+            metrics.QUEUE_DEPTH.set(await PostRepository(session).count_due(self.clock.now()))
+
+
+async def _owners(session: object, post_ids: list[int]) -> dict[int, int]:
+    if not post_ids:
+        return {}
+    from sqlalchemy import select
+
+    rows = await session.execute(  # type: ignore[attr-defined]
+        select(ScheduledPost.id, ScheduledPost.owner_id).where(ScheduledPost.id.in_(post_ids))
+    )
+    return {row[0]: row[1] for row in rows.all()}
