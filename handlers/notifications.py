@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -37,12 +37,16 @@ class TelegramNotifier:
         return user.language if user else self.i18n.default_locale
 
     async def _send(
-        self, user_id: int, build: object, markup: InlineKeyboardMarkup | None = None
+        self,
+        user_id: int,
+        build: Callable[[], str],
+        markup: Callable[[], InlineKeyboardMarkup] | None = None,
     ) -> None:
+        """Render text and buttons in the recipient's language, then send."""
         language = await self._language(user_id)
         with self.i18n.context(), self.i18n.use_locale(language):
-            text = build()  # type: ignore[operator]
-            keyboard = markup() if callable(markup) else markup
+            text = build()
+            keyboard = markup() if markup is not None else None
         try:
             await self.bot.send_message(user_id, text, reply_markup=keyboard)
         except TelegramAPIError as exc:
@@ -111,12 +115,13 @@ class TelegramNotifier:
     async def approval_requested(self, owner_id: int, rule_id: int, post_ids: list[int]) -> None:
         for post_id in post_ids:
             title = await self._post_title(owner_id, post_id)
-            await self._send(
-                owner_id,
-                lambda title=title: _("🕓 Rule #{id} prepared a post for approval: {post}").format(
+
+            def build(title: str = title) -> str:
+                return _("🕓 Rule #{id} prepared a post for approval: {post}").format(
                     id=rule_id, post=title
-                ),
-            )
+                )
+
+            await self._send(owner_id, build)
 
     async def admin_alert(self, text: str) -> None:
         for admin_id in self.admin_ids:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 BOT_ID = 7000000001
 BOT_USERNAME = "curator_test_bot"
@@ -86,7 +86,7 @@ class FakeTelegram:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         self._new_update.set()
@@ -164,8 +164,12 @@ class FakeTelegram:
 
     def user_photo(self, user_id: int, caption: str | None = None) -> dict[str, Any]:
         photo = [
-            {"file_id": f"photo-{user_id}-{len(self.updates)}", "file_unique_id": "u1",
-             "width": 800, "height": 600}
+            {
+                "file_id": f"photo-{user_id}-{len(self.updates)}",
+                "file_unique_id": "u1",
+                "width": 800,
+                "height": 600,
+            }
         ]
         extra: dict[str, Any] = {"photo": photo}
         if caption is not None:
@@ -254,11 +258,14 @@ class FakeTelegram:
         files: dict[str, bytes] = {}
         if request.content_type.startswith("multipart/"):
             reader = await request.multipart()
-            async for part in reader:
-                if part.name is None:
+            while True:
+                part = await reader.next()
+                if part is None:
+                    break
+                if not isinstance(part, BodyPartReader) or part.name is None:
                     continue
-                data = await part.read()  # type: ignore[union-attr]
-                if part.filename:  # type: ignore[union-attr]
+                data = await part.read()
+                if part.filename:
                     files[part.name] = bytes(data)
                 else:
                     params[part.name] = data.decode()
@@ -328,7 +335,9 @@ class FakeTelegram:
         return None
 
     async def _file(self, request: web.Request) -> web.Response:
-        return web.Response(body=b"\x89PNG\r\n\x1a\nfake-image-" + request.match_info["path"].encode())
+        return web.Response(
+            body=b"\x89PNG\r\n\x1a\nfake-image-" + request.match_info["path"].encode()
+        )
 
     # ---------- methods ----------
 
@@ -386,17 +395,29 @@ class FakeTelegram:
             data["accent_color_id"] = 0
             data["max_reaction_count"] = 11
             data["accepted_gift_types"] = {
-                "unlimited_gifts": False, "limited_gifts": False,
-                "unique_gifts": False, "premium_subscription": False, "gifts_from_channels": False,
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
             }
             return data
         if chat_id in self.users:
             user = self.users[chat_id]
-            return {"id": chat_id, "type": "private", "first_name": user["first_name"],
-                    "accent_color_id": 0, "max_reaction_count": 11,
-                    "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                            "unique_gifts": False,
-                                            "premium_subscription": False, "gifts_from_channels": False}}
+            return {
+                "id": chat_id,
+                "type": "private",
+                "first_name": user["first_name"],
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            }
         raise ApiError(400, "Bad Request: chat not found")
 
     async def m_getChatMember(self, params: dict, files: dict) -> Any:
@@ -405,8 +426,10 @@ class FakeTelegram:
         channel = self.channels.get(chat_id)
         if channel is None:
             raise ApiError(400, "Bad Request: chat not found")
-        user = self._bot_user() if user_id == BOT_ID else self.users.get(
-            user_id, {"id": user_id, "is_bot": False, "first_name": "X"}
+        user = (
+            self._bot_user()
+            if user_id == BOT_ID
+            else self.users.get(user_id, {"id": user_id, "is_bot": False, "first_name": "X"})
         )
         member = channel.members.get(user_id, {"status": "left"})
         status = member["status"]
@@ -464,8 +487,11 @@ class FakeTelegram:
         if chat_id in self.channels:
             chat = self._chat_json(self.channels[chat_id])
         else:
-            chat = {"id": chat_id, "type": "private",
-                    "first_name": self.users.get(chat_id, {}).get("first_name", "U")}
+            chat = {
+                "id": chat_id,
+                "type": "private",
+                "first_name": self.users.get(chat_id, {}).get("first_name", "U"),
+            }
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
             "date": int(time.time()),
@@ -497,7 +523,9 @@ class FakeTelegram:
         self._check_can_send(chat_id)
         message = self._message(chat_id, params)
         photo = params.get("photo") or "uploaded"
-        message["photo"] = [{"file_id": str(photo), "file_unique_id": "p", "width": 1, "height": 1}]
+        message["photo"] = [
+            {"file_id": str(photo), "file_unique_id": "p", "width": 1, "height": 1}
+        ]
         if params.get("caption"):
             message["caption"] = params["caption"]
         return self._store(chat_id, message)
@@ -508,8 +536,9 @@ class FakeTelegram:
         result = []
         for item in params.get("media", []):
             message = self._message(chat_id, {})
-            message["photo"] = [{"file_id": str(item.get("media")), "file_unique_id": "p",
-                                 "width": 1, "height": 1}]
+            message["photo"] = [
+                {"file_id": str(item.get("media")), "file_unique_id": "p", "width": 1, "height": 1}
+            ]
             if item.get("caption"):
                 message["caption"] = item["caption"]
             message["media_group_id"] = "g1"
@@ -536,8 +565,12 @@ class FakeTelegram:
 
     async def m_getFile(self, params: dict, files: dict) -> Any:
         file_id = str(params["file_id"])
-        return {"file_id": file_id, "file_unique_id": "f", "file_size": 100,
-                "file_path": f"photos/{file_id}.jpg"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": "f",
+            "file_size": 100,
+            "file_path": f"photos/{file_id}.jpg",
+        }
 
 
 class ApiError(Exception):

@@ -1,0 +1,252 @@
+"""Both workers' run_once() against a real database and the fake Bot API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import func, select
+
+from bot.factory import create_bot
+from platforms.base import PublisherRegistry
+from platforms.telegram import TelegramPublisher
+from services.clock import ManualClock
+from storage.db import SessionFactory
+from storage.models import AutoPostingRule, PostStatus, PublishAttempt, ScheduledPost, Target
+from tests.conftest import CHANNEL_ID, USER_ID, make_settings
+from tests.fakes.telegram import FakeTelegram
+from tests.foundation.helpers import get_post, make_channel, make_posts, make_rule, make_user
+from workers.auto_posting import AutoPostingWorker
+from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, tuple]] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        async def record(*args: object) -> None:
+            self.events.append((name, args))
+
+        return record
+
+
+@pytest.fixture
+async def bot(fake_tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = create_bot(make_settings(telegram_api_base=fake_tg.base_url))
+    try:
+        yield bot
+    finally:
+        await bot.session.close()
+
+
+@pytest.fixture
+async def channel(session_factory: SessionFactory, fake_tg: FakeTelegram) -> Target:
+    fake_tg.add_channel(CHANNEL_ID, "Tech", "tech", owner=USER_ID)
+    await make_user(session_factory, USER_ID)
+    return await make_channel(session_factory, USER_ID, CHANNEL_ID, "Tech")
+
+
+def posts_worker(
+    session_factory: SessionFactory, bot: Bot, clock: ManualClock, notifier: object = None
+) -> ScheduledPostsWorker:
+    registry = PublisherRegistry()
+    registry.register(TelegramPublisher(bot))
+    return ScheduledPostsWorker(
+        session_factory,
+        registry,
+        clock=clock,
+        notifier=notifier,  # type: ignore[arg-type]
+        limits=RateLimits(enabled=False),
+    )
+
+
+async def test_due_post_is_published_and_its_message_id_saved(
+    session_factory: SessionFactory,
+    bot: Bot,
+    channel: Target,
+    clock: ManualClock,
+    fake_tg: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    (post,) = await make_posts(
+        session_factory, USER_ID, channel, clock.now() + timedelta(minutes=1)
+    )
+    worker = posts_worker(session_factory, bot, clock)
+
+    assert (await worker.run_once()).claimed == 0  # not due yet
+    assert fake_tg.sent_to(CHANNEL_ID) == []
+
+    clock.advance(minutes=1)
+    report = await worker.run_once()
+
+    assert report.published == 1
+    (message,) = fake_tg.sent_to(CHANNEL_ID)
+    assert message["text"] == "Hello"
+    saved = await get_post(session_factory, post.id)
+    assert saved.status == PostStatus.PUBLISHED
+    assert saved.external_id == str(message["message_id"])
+    assert saved.external_url == f"https://t.me/c/{str(CHANNEL_ID)[4:]}/{message['message_id']}"
+    assert "Найдено 1 постов для публикации" in caplog.text
+    assert f"Пост {post.id} успешно опубликован" in caplog.text
+    assert await worker.run_once() == type(report)()  # nothing published twice
+
+
+async def test_bot_kicked_from_channel_fails_post_with_reason_and_worker_goes_on(
+    session_factory: SessionFactory,
+    bot: Bot,
+    channel: Target,
+    clock: ManualClock,
+    fake_tg: FakeTelegram,
+) -> None:
+    fake_tg.channels[CHANNEL_ID].members[7000000001] = {"status": "kicked"}
+    (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
+    notifier = RecordingNotifier()
+    worker = posts_worker(session_factory, bot, clock, notifier)
+
+    report = await worker.run_once()
+
+    assert report.failed == 1
+    saved = await get_post(session_factory, post.id)
+    assert saved.status == PostStatus.FAILED
+    assert "no longer an administrator" in (saved.last_error or "")
+    assert ("post_failed", (USER_ID, post.id, saved.last_error)) in notifier.events
+    assert any(name == "target_broken" for name, _ in notifier.events)
+    async with session_factory() as session:
+        attempts = (await session.scalars(select(PublishAttempt))).all()
+        target = await session.get(Target, channel.id)
+    assert [(a.outcome, a.post_id) for a in attempts] == [("permanent", post.id)]
+    assert target is not None and target.status == "broken"
+
+    # The worker keeps running: a later post to a healthy channel goes out.
+    fake_tg.add_channel(-1009, "Other", owner=USER_ID)
+    other = await make_channel(session_factory, USER_ID, -1009, "Other")
+    (second,) = await make_posts(session_factory, USER_ID, other, clock.now())
+    assert (await worker.run_once()).published == 1
+    assert (await get_post(session_factory, second.id)).status == PostStatus.PUBLISHED
+
+
+async def test_403_from_send_fails_post_at_once(
+    session_factory: SessionFactory,
+    bot: Bot,
+    channel: Target,
+    clock: ManualClock,
+    fake_tg: FakeTelegram,
+) -> None:
+    from tests.fakes.telegram import Fault
+
+    fake_tg.fail_next(
+        "sendMessage", Fault(status=403, description="Forbidden: bot was kicked from the channel")
+    )
+    (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
+    worker = posts_worker(session_factory, bot, clock)
+    assert (await worker.run_once()).failed == 1
+    saved = await get_post(session_factory, post.id)
+    assert saved.status == PostStatus.FAILED
+    assert "bot was kicked" in (saved.last_error or "")
+    assert saved.attempts == 1
+
+
+async def test_a_failing_run_does_not_stop_the_next(
+    session_factory: SessionFactory, bot: Bot, channel: Target, clock: ManualClock
+) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from workers.runner import WorkerRunner
+
+    class Flaky:
+        name = "ScheduledPostsWorker"
+        calls = 0
+
+        async def run_once(self) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("database unavailable")
+
+        async def next_due_at(self) -> None:
+            return None
+
+    flaky = Flaky()
+    runner = WorkerRunner(flaky, 60, AsyncIOScheduler())
+    runner.stats.is_running = True
+    await runner.run()
+    await runner.run()
+    assert flaky.calls == 2
+    assert runner.stats.failed_runs == 1
+    assert runner.stats.consecutive_failures == 0
+    assert runner.stats.last_success is not None
+
+
+async def test_seed_rule_creates_post_moves_next_run_and_counts(
+    session_factory: SessionFactory,
+    bot: Bot,
+    channel: Target,
+    fake_tg: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    moscow = ZoneInfo("Europe/Moscow")
+    fire = datetime(2026, 12, 1, 12, 5, tzinfo=moscow).astimezone(UTC)
+    clock = ManualClock(fire - timedelta(minutes=3))
+    rule = await make_rule(session_factory, USER_ID, [channel], fire)
+    worker = AutoPostingWorker(session_factory, clock=clock)
+
+    assert (await worker.run_once()).due == 0
+    clock.set(fire)
+    report = await worker.run_once()
+
+    assert report.succeeded == 1
+    async with session_factory() as session:
+        saved = await session.get(AutoPostingRule, rule.id)
+        posts = (await session.scalars(select(ScheduledPost))).all()
+    assert saved is not None
+    assert saved.next_execution_at == datetime(2026, 12, 2, 12, 5, tzinfo=moscow)
+    assert (saved.executions_count, saved.success_count, saved.failure_count) == (1, 1, 0)
+    assert saved.last_executed_at == fire
+    assert [(p.status, p.target_id, p.rule_id) for p in posts] == [
+        (PostStatus.SCHEDULED, channel.id, rule.id)
+    ]
+    for line in (
+        "Найдено 1 правил для выполнения",
+        f"Выполнение правила {rule.id} 'Тестовое правило'",
+        f"для правила {rule.id}",
+        f"Правило {rule.id} успешно выполнено",
+    ):
+        assert line in caplog.text
+
+    # The post it planned is published by the other worker.
+    assert (await posts_worker(session_factory, bot, clock).run_once()).published == 1
+    (message,) = fake_tg.sent_to(CHANNEL_ID)
+    assert message["text"] == "<b>Ежедневный пост</b>\n\nПост о технологиях"
+    # A second run at the same moment does nothing more.
+    assert (await worker.run_once()).due == 0
+
+
+async def test_rule_without_ai_brief_records_failure_and_keeps_schedule(
+    session_factory: SessionFactory, channel: Target
+) -> None:
+    fire = datetime(2026, 12, 1, 9, 5, tzinfo=UTC)
+    clock = ManualClock(fire)
+    rule = await make_rule(
+        session_factory,
+        USER_ID,
+        [channel],
+        fire,
+        content_config={"description": "Создай пост о технологиях"},
+    )
+    notifier = RecordingNotifier()
+    report = await AutoPostingWorker(session_factory, clock=clock, notifier=notifier).run_once()
+    assert report.failed == 1
+    async with session_factory() as session:
+        saved = await session.get(AutoPostingRule, rule.id)
+        count = await session.scalar(select(func.count()).select_from(ScheduledPost))
+    assert saved is not None and saved.failure_count == 1
+    assert "AI is not configured" in (saved.last_error or "")
+    assert saved.next_execution_at is not None and saved.next_execution_at > fire
+    assert count == 0
+    assert notifier.events[0][0] == "rule_failed"
