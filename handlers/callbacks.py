@@ -11,7 +11,9 @@ class MenuCb(CallbackData, prefix="menu"):
 
 
 class DraftCb(CallbackData, prefix="draft"):
-    action: str  # publish_now, schedule, edit, delete, fix_truncate, confirm, back
+    # publish_now, schedule, edit, delete, fix_truncate, fix_thread, add_photo, title, ai,
+    # regenerate, skip_title, confirm, options
+    action: str
 
 
 class TargetPickCb(CallbackData, prefix="tpick"):
@@ -49,3 +51,17 @@ class SettingsCb(CallbackData, prefix="set"):
 
 class NavCb(CallbackData, prefix="nav"):
     action: str  # back, cancel
+
+
+class AccountCb(CallbackData, prefix="acct"):
+    action: str
+    platform: str = ""
+    target_id: int = 0
+
+
+class OptionCb(CallbackData, prefix="opt"):
+    action: str  # silent, pin, buttons, buttons_clear, x_thread
+
+
+class AdminCb(CallbackData, prefix="adm"):
+    action: str  # stats, workers, failed, users

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -37,7 +37,10 @@ class TelegramNotifier:
         return user.language if user else self.i18n.default_locale
 
     async def _send(
-        self, user_id: int, build: object, markup: InlineKeyboardMarkup | None = None
+        self,
+        user_id: int,
+        build: object,
+        markup: InlineKeyboardMarkup | Callable[[], InlineKeyboardMarkup] | None = None,
     ) -> None:
         language = await self._language(user_id)
         with self.i18n.context(), self.i18n.use_locale(language):
