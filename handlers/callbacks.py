@@ -3,7 +3,15 @@ for the user who pressed the button, so a forged or stale button finds nothing."
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A database id. Bounded so that a forged number never reaches SQL as an overflow: such
+# data does not unpack, and the press falls through to the "no longer active" answer.
+DbId = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Page = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class MenuCb(CallbackData, prefix="menu"):
@@ -17,7 +25,7 @@ class DraftCb(CallbackData, prefix="draft"):
 
 
 class TargetPickCb(CallbackData, prefix="tpick"):
-    target_id: int  # 0 = done
+    target_id: DbId  # 0 = done
 
 
 class TimeCb(CallbackData, prefix="time"):
@@ -26,22 +34,22 @@ class TimeCb(CallbackData, prefix="time"):
 
 class PostCb(CallbackData, prefix="post"):
     action: str  # view, cancel, retry, published, publish_now, reschedule, duplicate
-    post_id: int
+    post_id: DbId
 
 
 class PostListCb(CallbackData, prefix="posts"):
     status: str  # all, scheduled, published, failed
-    page: int
+    page: Page
 
 
 class TargetCb(CallbackData, prefix="target"):
     action: str  # link, view, unlink, unlink_yes, list
-    target_id: int = 0
+    target_id: DbId = 0
 
 
 class RuleCb(CallbackData, prefix="rule"):
     action: str
-    rule_id: int = 0
+    rule_id: DbId = 0
 
 
 class SettingsCb(CallbackData, prefix="set"):

@@ -332,7 +332,7 @@ async def on_title_pressed(query: CallbackQuery, state: FSMContext) -> None:
         )
 
 
-@router.message(NewPost.title, F.text)
+@router.message(NewPost.title, F.text & ~F.text.startswith("/"))
 async def on_title_typed(message: Message, state: FSMContext, generator: ContentGenerator) -> None:
     title = " ".join((message.text or "").split())
     if not title or title.startswith("/") or len(title) > TITLE_LIMIT:
@@ -345,7 +345,7 @@ async def on_title_typed(message: Message, state: FSMContext, generator: Content
     await ask_for_content(message, state, generator)
 
 
-@router.message(NewPost.title)
+@router.message(NewPost.title, ~F.text.startswith("/"))
 async def on_title_not_text(message: Message) -> None:
     await message.answer(_("Send the title as text."), reply_markup=back_cancel())
 
@@ -384,7 +384,7 @@ async def on_post_text(
     await send_preview(message, state, session, db_user)
 
 
-@router.message(NewPost.content)
+@router.message(NewPost.content, ~F.text.startswith("/"))
 async def on_post_unsupported(message: Message, generator: ContentGenerator) -> None:
     await message.answer(
         _("Send text, a photo or an album."),
@@ -392,7 +392,7 @@ async def on_post_unsupported(message: Message, generator: ContentGenerator) -> 
     )
 
 
-@router.message(NewPost.add_photo)
+@router.message(NewPost.add_photo, ~F.text.startswith("/"))
 async def on_add_photo_not_photo(message: Message) -> None:
     await message.answer(_("Send a photo, or several as an album."), reply_markup=back_cancel())
 
@@ -475,7 +475,7 @@ async def on_ai_prompt(
     await generate_into_state(message, state, session, db_user, generator, prompt)
 
 
-@router.message(NewPost.ai_prompt)
+@router.message(NewPost.ai_prompt, ~F.text.startswith("/"))
 async def on_ai_prompt_not_text(message: Message) -> None:
     await message.answer(_("Describe the post in words."), reply_markup=back_cancel())
 
@@ -705,7 +705,7 @@ async def on_time_typed(
     await show_confirm(message, state, session, db_user)
 
 
-@router.message(NewPost.time)
+@router.message(NewPost.time, ~F.text.startswith("/"))
 async def on_time_not_text(message: Message) -> None:
     await message.answer(
         _("Send the time as text, or choose a button."), reply_markup=time_presets()
@@ -814,7 +814,7 @@ async def on_buttons_typed(
     await show_confirm(message, state, session, db_user)
 
 
-@router.message(NewPost.buttons)
+@router.message(NewPost.buttons, ~F.text.startswith("/"))
 async def on_buttons_not_text(message: Message) -> None:
     await message.answer(
         _("Send the buttons as text: <code>Text - https://example.com</code>"),

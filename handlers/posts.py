@@ -267,7 +267,7 @@ async def on_reschedule_time(
         )
 
 
-@router.message(Reschedule.time)
+@router.message(Reschedule.time, ~F.text.startswith("/"))
 async def on_reschedule_not_text(message: Message) -> None:
     await message.answer(
         _("Send the new time as text, for example <code>tomorrow 18:00</code>."),

@@ -101,6 +101,8 @@ def parse_duration(text: str) -> tuple[timedelta, int] | None:
         )
         unit = _unit_seconds(part.group("unit"))
         seconds = amount * unit
+        if seconds > 1e10:
+            return None  # centuries ahead: not a time anyone means
         if unit >= 86400 and amount == int(amount):
             days += int(seconds // 86400)
         else:
@@ -154,10 +156,13 @@ def parse_user_time(text: str, timezone: str, now: datetime) -> datetime | None:
     duration = parse_duration(text)
     if duration is not None:
         clock_part, days = duration
-        moment = now.astimezone(UTC) + clock_part
-        if days:
-            wall = moment.astimezone(zone).replace(tzinfo=None) + timedelta(days=days)
-            moment = wall.replace(tzinfo=zone).astimezone(UTC)
+        try:
+            moment = now.astimezone(UTC) + clock_part
+            if days:
+                wall = moment.astimezone(zone).replace(tzinfo=None) + timedelta(days=days)
+                moment = wall.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            return None
         return moment
     settings = {
         "PREFER_DATES_FROM": "future",
@@ -170,10 +175,15 @@ def parse_user_time(text: str, timezone: str, now: datetime) -> datetime | None:
     cleaned = " ".join(_FILLER_RE.sub(" ", cleaned).split())
     try:
         parsed = _parser().parse(cleaned, languages=["en", "ru"], settings=settings)
-    except (ValueError, OverflowError):
+        if parsed is None:
+            return None
+        return _to_utc(parsed, zone, now, has_date=bool(_DATE_HINT_RE.search(cleaned)))
+    except (ValueError, OverflowError, TypeError, ArithmeticError, LookupError):
+        # Whatever the parser cannot make sense of is simply not a time.
         return None
-    if parsed is None:
-        return None
+
+
+def _to_utc(parsed: datetime, zone: ZoneInfo, now: datetime, *, has_date: bool) -> datetime:
     if parsed.tzinfo is not None:
         # The text named its own offset ("18:00 UTC"): honour it.
         result: datetime = parsed.astimezone(UTC)
@@ -181,7 +191,6 @@ def parse_user_time(text: str, timezone: str, now: datetime) -> datetime | None:
         # fold=0: a repeated autumn time is its first occurrence; a spring-gap time is
         # read with the offset before the change, which lands after the gap.
         result = parsed.replace(tzinfo=zone).astimezone(UTC)
-    has_date = bool(_DATE_HINT_RE.search(cleaned))
     # "18:00" alone at 19:00 means tomorrow, not an hour ago.
     if result <= now.astimezone(UTC) and not has_date:
         next_day = parsed.replace(tzinfo=None) + timedelta(days=1)

@@ -87,7 +87,7 @@ async def to_timezone(chat: Chat) -> None:
     await chat.tap("Time zone")
 
 
-STEPS: dict[str, tuple[Step, str, str | None, str]] = {
+STEPS: dict[str, tuple[Step, str | None, str | None, str]] = {
     # name: (how to get there, the state there, the state after Back, what Back shows)
     "content": (to_content, NewPost.content.state, None, "What shall we do?"),
     "title": (to_title, NewPost.title.state, NewPost.content.state, "Send the post"),

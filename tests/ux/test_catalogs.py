@@ -36,11 +36,11 @@ def test_every_handler_string_has_a_russian_translation() -> None:
     catalog = load_catalog("ru")
     messages = extracted()
     assert len(messages) > 150
-    missing = [
-        f"{', '.join(where)}: {msgid!r}"
-        for msgid, where in messages.items()
-        if not (catalog.get(msgid) and catalog.get(msgid).string)
-    ]
+    missing = []
+    for msgid, where in messages.items():
+        entry = catalog.get(msgid)
+        if entry is None or not entry.string:
+            missing.append(f"{', '.join(where)}: {msgid!r}")
     assert not missing, (
         f"{len(missing)} msgid(s) have no Russian translation; add them to your feature's "
         f"{LOCALES_DIR}/ru/LC_MESSAGES/<feature>.po:\n" + "\n".join(missing)

@@ -236,3 +236,14 @@ async def test_natural_language_time_and_presets_in_the_user_zone(
 async def chat_to_preview(chat: Chat, text: str = "Hello") -> None:
     await chat.send("/new")
     await chat.send(text)
+
+
+async def test_commands_work_inside_the_dialog(sqlite_harness: Harness) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    await chat.tap("Add a title")
+    (reply,) = await chat.send("/rules")
+    assert "Auto-posting rules" in reply["text"]  # another router's command, not a title
+    assert "title" not in (await chat.data())
+    (reply,) = await chat.send("/settings")
+    assert "<b>Settings</b>" in reply["text"]

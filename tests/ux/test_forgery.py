@@ -64,8 +64,7 @@ async def test_forged_post_and_target_callbacks_are_refused(harness: Harness) ->
     alerts = attacker.alerts()[refusals_before:]
     assert len(alerts) == len(forged) + 2
     assert all(
-        "не ваш" in alert or "не ваше" in alert or "Сначала выберите" in alert
-        for alert in alerts
+        "не ваш" in alert or "не ваше" in alert or "Сначала выберите" in alert for alert in alerts
     ), alerts
     # Nothing about the victim's posts reached the attacker's chat.
     leaked = " ".join(m.get("text") or "" for m in attacker.sent()[sent_before:])

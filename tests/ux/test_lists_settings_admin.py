@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from handlers.callbacks import AccountCb
 from handlers.states import NewPost
 from services.clock import ManualClock
 from storage.models import Platform, PostStatus, ScheduledPost, User
 from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
-from tests.fakes.telegram import Fault, FakeTelegram
+from tests.fakes.telegram import FakeTelegram, Fault
 from tests.ux.conftest import texts
 from tests.ux.harness import Harness, running_bot
 from workers.stats import WorkerStats
@@ -21,7 +23,7 @@ ADMIN_ID = 999
 
 
 async def make_posts(
-    harness: Harness, owner: int, statuses: list[str], *, error: str | None = None
+    harness: Harness, owner: int, statuses: Sequence[str], *, error: str | None = None
 ) -> list[int]:
     """Rows as the worker leaves them; the chat only reads and acts on them."""
     async with harness.app.session_factory() as session:
@@ -104,12 +106,14 @@ async def test_targets_list_unlink_and_account_entry_points(harness: Harness) ->
     await chat.send("/link")
     await chat.forward_from(CHANNEL_ID)
     (listing,) = await chat.send("/channels")
-    assert harness.fake.find_button(listing, "Link X account") == AccountCb(
-        action="link", platform="x"
-    ).pack()
-    assert harness.fake.find_button(listing, "Link Instagram account") == AccountCb(
-        action="link", platform="instagram"
-    ).pack()
+    assert (
+        harness.fake.find_button(listing, "Link X account")
+        == AccountCb(action="link", platform="x").pack()
+    )
+    assert (
+        harness.fake.find_button(listing, "Link Instagram account")
+        == AccountCb(action="link", platform="instagram").pack()
+    )
     await chat.tap("Tech news", listing)
     await chat.tap("Unlink")
     await chat.tap("Yes, unlink")
@@ -154,9 +158,7 @@ async def test_settings_language_and_time_zone(harness: Harness) -> None:
     assert "Новый пост" in str(menu["reply_markup"])
 
 
-async def test_admin_commands_and_refusal(
-    harness: Harness, fake_tg: FakeTelegram
-) -> None:
+async def test_admin_commands_and_refusal(harness: Harness, fake_tg: FakeTelegram) -> None:
     fake_tg.add_user(ADMIN_ID, "Root", "en", "root")
     await make_posts(
         harness, USER_ID, [PostStatus.PUBLISHED, PostStatus.FAILED], error="chat not found"
