@@ -384,6 +384,16 @@ async def on_post_text(
     await send_preview(message, state, session, db_user)
 
 
+@router.message(NewPost.preview, F.text & ~F.text.startswith("/"))
+async def on_new_version_at_preview(
+    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+) -> None:
+    """Text sent while looking at the preview is the next version of the post (photos stay:
+    it becomes their caption)."""
+    await state.update_data(text=message.html_text, source="manual", prompt=None)
+    await send_preview(message, state, session, db_user)
+
+
 @router.message(NewPost.content, ~F.text.startswith("/"))
 async def on_post_unsupported(message: Message, generator: ContentGenerator) -> None:
     await message.answer(

@@ -247,3 +247,13 @@ async def test_commands_work_inside_the_dialog(sqlite_harness: Harness) -> None:
     assert "title" not in (await chat.data())
     (reply,) = await chat.send("/settings")
     assert "<b>Settings</b>" in reply["text"]
+
+
+async def test_text_sent_at_the_preview_is_the_next_version(sqlite_harness: Harness) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    await chat.send_photo(caption="First caption")
+    reply = await chat.send("Second caption")
+    assert any(m.get("caption") == "Second caption" for m in reply)
+    assert len((await chat.data())["media"]) == 1
+    assert await chat.state() == NewPost.preview.state
