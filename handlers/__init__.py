@@ -5,15 +5,34 @@ from __future__ import annotations
 from aiogram import Router
 
 
-def build_root_router() -> Router:
-    from handlers import common, errors, fallback, posts, targets
-
-    features = [errors.router, common.router, posts.router, targets.router]
-    root = Router(name="root")
-    # The fallback must stay last: it answers whatever nobody else understood.
-    for router in [*features, fallback.router]:
-        # Feature routers live at module level and so outlive one Dispatcher (tests and
-        # benchmarks build several apps per process); aiogram refuses a second parent.
+def _detached(router: Router) -> Router:
+    """Feature routers are module singletons; a second app in one process (a restart in
+    tests, a webhook and a polling app side by side) takes them over from the first."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
         router._parent_router = None
-        root.include_router(router)
+    return router
+
+
+def build_root_router() -> Router:
+    from handlers import admin, common, compose, errors, fallback, posts, settings, targets
+
+    root = Router(name="root")
+    root.include_routers(
+        *map(
+            _detached,
+            (
+                errors.router,
+                common.router,
+                admin.router,
+                settings.router,
+                compose.router,
+                posts.router,
+                targets.router,
+            ),
+        )
+    )
+    # The fallback must stay last: it answers whatever nobody else understood.
+    root.include_router(_detached(fallback.router))
     return root

@@ -3,7 +3,15 @@ for the user who pressed the button, so a forged or stale button finds nothing."
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A database id. Bounded so that a forged number never reaches SQL as an overflow: such
+# data does not unpack, and the press falls through to the "no longer active" answer.
+DbId = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Page = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class MenuCb(CallbackData, prefix="menu"):
@@ -11,11 +19,13 @@ class MenuCb(CallbackData, prefix="menu"):
 
 
 class DraftCb(CallbackData, prefix="draft"):
-    action: str  # publish_now, schedule, edit, delete, fix_truncate, confirm, back
+    # publish_now, schedule, edit, delete, fix_truncate, fix_thread, add_photo, title, ai,
+    # regenerate, skip_title, confirm, options
+    action: str
 
 
 class TargetPickCb(CallbackData, prefix="tpick"):
-    target_id: int  # 0 = done
+    target_id: DbId  # 0 = done
 
 
 class TimeCb(CallbackData, prefix="time"):
@@ -24,22 +34,22 @@ class TimeCb(CallbackData, prefix="time"):
 
 class PostCb(CallbackData, prefix="post"):
     action: str  # view, cancel, retry, published, publish_now, reschedule, duplicate
-    post_id: int
+    post_id: DbId
 
 
 class PostListCb(CallbackData, prefix="posts"):
     status: str  # all, scheduled, published, failed
-    page: int
+    page: Page
 
 
 class TargetCb(CallbackData, prefix="target"):
     action: str  # link, view, unlink, unlink_yes, list
-    target_id: int = 0
+    target_id: DbId = 0
 
 
 class RuleCb(CallbackData, prefix="rule"):
     action: str
-    rule_id: int = 0
+    rule_id: DbId = 0
 
 
 class SettingsCb(CallbackData, prefix="set"):
@@ -49,3 +59,17 @@ class SettingsCb(CallbackData, prefix="set"):
 
 class NavCb(CallbackData, prefix="nav"):
     action: str  # back, cancel
+
+
+class AccountCb(CallbackData, prefix="acct"):
+    action: str
+    platform: str = ""
+    target_id: int = 0
+
+
+class OptionCb(CallbackData, prefix="opt"):
+    action: str  # silent, pin, buttons, buttons_clear, x_thread
+
+
+class AdminCb(CallbackData, prefix="adm"):
+    action: str  # stats, workers, failed, users

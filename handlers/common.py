@@ -16,14 +16,16 @@ router = Router(name="common")
 def help_text() -> str:
     return _(
         "<b>Content Curator</b> writes, schedules and publishes posts to your channels.\n\n"
-        "/new — write a post and schedule it\n"
+        "/new — write a post (or let AI write it), preview it and schedule it\n"
         "/scheduled — your posts and their status\n"
-        "/channels — link a Telegram channel\n"
+        "/channels — link a Telegram channel, an X or Instagram account\n"
         "/rules — auto-posting rules\n"
         "/settings — language and time zone\n"
+        "/menu — the main menu\n"
         "/cancel — leave the current dialog\n\n"
-        "Times are understood in your time zone: <code>2026-12-01 18:00</code>, "
-        "<code>in 10 minutes</code>, <code>tomorrow 9:30</code>."
+        "Every step has Back and Cancel buttons. Times are understood in your time zone: "
+        "<code>2026-12-01 18:00</code>, <code>in 10 minutes</code>, "
+        "<code>tomorrow 9:30</code>, <code>friday 18:00</code>."
     )
 
 

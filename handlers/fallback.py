@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.keyboards import main_menu
+from handlers.callbacks import MenuCb, NavCb
+from handlers.keyboards import back_cancel, main_menu
 
 router = Router(name="fallback")
+
+
+# Auto-posting rules have their own router (handlers/rules.py). These answer only while it
+# is not installed: being in the last router, they never shadow it.
+@router.message(Command("rules"))
+async def cmd_rules_unavailable(message: Message) -> None:
+    await message.answer(_("Auto-posting rules are not available yet."), reply_markup=main_menu())
+
+
+@router.callback_query(MenuCb.filter(F.action == "rules"))
+async def on_menu_rules_unavailable(query: CallbackQuery) -> None:
+    await query.answer(_("Auto-posting rules are not available yet."), show_alert=True)
+
+
+@router.callback_query(NavCb.filter(F.action == "back"))
+async def on_back_anywhere_else(query: CallbackQuery, state: FSMContext) -> None:
+    """Back from a step nobody else knows (or after a restart of the dialog): the menu."""
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("Main menu:"), reply_markup=main_menu())
 
 
 @router.callback_query()
@@ -17,7 +41,14 @@ async def on_stale_button(query: CallbackQuery) -> None:
 
 
 @router.message()
-async def on_unknown_message(message: Message) -> None:
+async def on_unknown_message(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is not None:
+        # Inside a dialog: say so, and keep its place.
+        await message.answer(
+            _("I did not understand that. Answer the question above, or press Cancel."),
+            reply_markup=back_cancel(),
+        )
+        return
     await message.answer(
         _("I did not understand that. Choose an action or send /help."), reply_markup=main_menu()
     )

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import (
+    AccountCb,
     DraftCb,
     MenuCb,
     NavCb,
+    OptionCb,
     PostCb,
     PostListCb,
     TargetCb,
@@ -44,15 +47,54 @@ def cancel_only() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def draft_actions(can_truncate: bool = False) -> InlineKeyboardMarkup:
+def back_cancel(clear_buttons: bool = False) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if clear_buttons:
+        kb.button(text=_("🧹 No buttons"), callback_data=OptionCb(action="buttons_clear"))
+    nav_row(kb)
+    kb.adjust(*([1] if clear_buttons else []), 2)
+    return kb.as_markup()
+
+
+def content_keyboard(has_title: bool, ai_available: bool) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("🏷 Change the title") if has_title else _("🏷 Add a title"),
+        callback_data=DraftCb(action="title"),
+    )
+    if ai_available:
+        kb.button(text=_("✨ Generate with AI"), callback_data=DraftCb(action="ai"))
+    nav_row(kb)
+    kb.adjust(*([2] if ai_available else [1]), 2)
+    return kb.as_markup()
+
+
+def draft_actions(
+    can_truncate: bool = False,
+    can_thread: bool = False,
+    can_add_picture: bool = False,
+    can_regenerate: bool = False,
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🚀 Publish now"), callback_data=DraftCb(action="publish_now"))
     kb.button(text=_("⏰ Schedule"), callback_data=DraftCb(action="schedule"))
     kb.button(text=_("✏️ Edit"), callback_data=DraftCb(action="edit"))
     kb.button(text=_("🗑 Delete"), callback_data=DraftCb(action="delete"))
+    extra = 0
+    if can_regenerate:
+        kb.button(text=_("🔄 Regenerate"), callback_data=DraftCb(action="regenerate"))
+        extra += 1
     if can_truncate:
         kb.button(text=_("✂️ Shorten to fit"), callback_data=DraftCb(action="fix_truncate"))
-    kb.adjust(2)
+        extra += 1
+    if can_thread:
+        kb.button(text=_("🧵 Split into an X thread"), callback_data=DraftCb(action="fix_thread"))
+        extra += 1
+    if can_add_picture:
+        kb.button(text=_("🖼 Add a picture"), callback_data=DraftCb(action="add_photo"))
+        extra += 1
+    nav_row(kb)
+    kb.adjust(2, 2, *([1] * extra), 2)
     return kb.as_markup()
 
 
@@ -84,12 +126,41 @@ def time_presets() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def confirm_keyboard() -> InlineKeyboardMarkup:
+def confirm_keyboard(
+    telegram: bool = False, options: dict[str, Any] | None = None
+) -> InlineKeyboardMarkup:
+    options = options or {}
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Confirm"), callback_data=DraftCb(action="confirm"))
+    if telegram:
+
+        def mark(on: bool) -> str:
+            return "☑️ " if on else "▫️ "
+
+        kb.button(
+            text=mark(bool(options.get("silent"))) + _("🔕 Silent"),
+            callback_data=OptionCb(action="silent"),
+        )
+        kb.button(
+            text=mark(bool(options.get("pin"))) + _("📌 Pin"),
+            callback_data=OptionCb(action="pin"),
+        )
+        kb.button(
+            text=mark(bool(options.get("buttons"))) + _("🔗 URL buttons"),
+            callback_data=OptionCb(action="buttons"),
+        )
     nav_row(kb)
-    kb.adjust(1, 2)
+    kb.adjust(1, *([3] if telegram else []), 2)
     return kb.as_markup()
+
+
+def account_buttons(kb: InlineKeyboardBuilder) -> None:
+    """Entry points of the X and Instagram linking dialogs (their own router)."""
+    kb.button(text=_("➕ Link X account"), callback_data=AccountCb(action="link", platform="x"))
+    kb.button(
+        text=_("➕ Link Instagram account"),
+        callback_data=AccountCb(action="link", platform="instagram"),
+    )
 
 
 def post_actions(post: ScheduledPost) -> InlineKeyboardMarkup:

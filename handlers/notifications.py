@@ -40,13 +40,13 @@ class TelegramNotifier:
         self,
         user_id: int,
         build: Callable[[], str],
-        markup: Callable[[], InlineKeyboardMarkup] | None = None,
+        markup: InlineKeyboardMarkup | Callable[[], InlineKeyboardMarkup] | None = None,
     ) -> None:
         """Render text and buttons in the recipient's language, then send."""
         language = await self._language(user_id)
         with self.i18n.context(), self.i18n.use_locale(language):
             text = build()
-            keyboard = markup() if markup is not None else None
+            keyboard = markup() if callable(markup) else markup
         try:
             await self.bot.send_message(user_id, text, reply_markup=keyboard)
         except TelegramAPIError as exc:

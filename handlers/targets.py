@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, MessageOriginChannel
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, MessageOriginChannel
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import MenuCb, TargetCb
-from handlers.keyboards import cancel_only, main_menu, nav_row
+from handlers.callbacks import MenuCb, NavCb, TargetCb
+from handlers.keyboards import account_buttons, back_cancel, main_menu, nav_row
 from handlers.render import target_label
 from handlers.states import LinkChannel, NewPost
 from platforms.telegram import ChannelLinkError, LinkProblem, TelegramChannelVerifier
-from storage.models import Platform, TargetStatus, User
+from storage.models import Platform, Target, TargetStatus, User
 from storage.repositories import TargetRepository
 
 router = Router(name="targets")
@@ -49,7 +50,7 @@ def link_problem_text(error: ChannelLinkError) -> str:
     return texts[error.problem].format(title=title)
 
 
-def targets_keyboard(targets: list) -> object:
+def targets_keyboard(targets: Sequence[Target]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for target in targets:
         mark = "⚠️ " if target.status == TargetStatus.BROKEN else ""
@@ -58,6 +59,7 @@ def targets_keyboard(targets: list) -> object:
             callback_data=TargetCb(action="view", target_id=target.id),
         )
     kb.button(text=_("➕ Link a channel"), callback_data=TargetCb(action="link"))
+    account_buttons(kb)
     kb.button(text=_("🏠 Menu"), callback_data=MenuCb(action="home"))
     kb.adjust(1)
     return kb.as_markup()
@@ -70,9 +72,10 @@ async def show_targets(message: Message, session: AsyncSession, user: User) -> N
     else:
         text = _(
             "No targets yet. To link a channel: add me to it as an administrator with the "
-            "right to post, then press the button below."
+            "right to post, then press the button below. X and Instagram accounts are linked "
+            "with their own buttons."
         )
-    await message.answer(text, reply_markup=targets_keyboard(targets))  # type: ignore[arg-type]
+    await message.answer(text, reply_markup=targets_keyboard(targets))
 
 
 @router.message(Command("channels", "targets"))
@@ -110,11 +113,11 @@ async def ask_for_channel(message: Message, state: FSMContext) -> None:
             "1. Add me to your channel as an administrator with the right to post messages.\n"
             "2. Forward any post from the channel here, or send its @username."
         ),
-        reply_markup=cancel_only(),
+        reply_markup=back_cancel(),
     )
 
 
-@router.message(LinkChannel.waiting)
+@router.message(LinkChannel.waiting, ~F.text.startswith("/"))
 async def on_channel_reference(
     message: Message,
     state: FSMContext,
@@ -136,13 +139,13 @@ async def on_channel_reference(
     if ref is None:
         await message.answer(
             _("Forward a post from the channel, or send its @username (for example @my_channel)."),
-            reply_markup=cancel_only(),
+            reply_markup=back_cancel(),
         )
         return
     try:
         info = await channel_verifier.verify(ref, db_user.id)
     except ChannelLinkError as exc:
-        await message.answer(link_problem_text(exc), reply_markup=cancel_only())
+        await message.answer(link_problem_text(exc), reply_markup=back_cancel())
         return
     target = await TargetRepository(session).link(
         db_user.id, Platform.TELEGRAM, info.chat_id, info.title, info.username
@@ -155,12 +158,29 @@ async def on_channel_reference(
     if data.get("resume_new_post"):
         chosen = sorted(set(data.get("chosen", [])) | {target.id})
         await state.update_data(chosen=chosen, resume_new_post=False)
-        from handlers.posts import show_target_picker
+        from handlers.compose import show_target_picker
 
         await show_target_picker(message, state, session, db_user)
         return
     await state.clear()
     await show_targets(message, session, db_user)
+
+
+@router.callback_query(NavCb.filter(F.action == "back"), LinkChannel.waiting)
+async def on_back_from_link(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if (await state.get_data()).get("resume_new_post"):
+        from handlers.compose import show_target_picker
+
+        await state.update_data(resume_new_post=False)
+        await show_target_picker(query.message, state, session, db_user)
+        return
+    await state.clear()
+    await show_targets(query.message, session, db_user)
 
 
 @router.callback_query(TargetCb.filter(F.action == "view"))

@@ -1,0 +1,195 @@
+"""Property: whatever a person types or presses, in whatever dialog state, the bot answers
+and never fails. Random text, random callback data, and well-formed callback data of every
+factory with random ids are sent in random FSM states with plausible data; the global error
+handler logging a failure counts as a failure."""
+
+from __future__ import annotations
+
+import logging
+import string
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers import callbacks
+from handlers.states import LinkChannel, NewPost, Reschedule
+from handlers.states import Settings as SettingsStates
+from storage.models import PostStatus
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID
+from tests.ux.harness import Harness
+from tests.ux.test_lists_settings_admin import make_posts
+
+STATES = [None] + [
+    s.state
+    for group in (NewPost, LinkChannel, Reschedule, SettingsStates)
+    for s in group.__states__
+]
+WORD = st.text(alphabet=string.ascii_lowercase + "_", min_size=0, max_size=12)
+SMALL_ID = st.one_of(st.integers(0, 8), st.integers(0, 2_147_483_647))
+KNOWN_ACTIONS = [
+    "new", "scheduled", "rules", "targets", "settings", "help", "home", "publish_now",
+    "schedule", "edit", "delete", "fix_truncate", "fix_thread", "add_photo", "title", "ai",
+    "regenerate", "confirm", "view", "cancel", "retry", "published", "reschedule",
+    "duplicate", "link", "unlink", "unlink_yes", "list", "lang", "tz", "tz_set", "back",
+    "silent", "pin", "buttons", "buttons_clear", "stats", "workers", "failed", "users",
+]  # fmt: skip
+ACTION = st.one_of(st.sampled_from(KNOWN_ACTIONS), WORD)
+
+
+def factory_strategy(factory: type[CallbackData]) -> st.SearchStrategy[str]:
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for name, info in factory.model_fields.items():
+        if name == "action":
+            fields[name] = ACTION
+        elif info.annotation is int:
+            upper = min(
+                [getattr(m, "le", 2_147_483_647) for m in info.metadata] or [2_147_483_647]
+            )
+            fields[name] = st.one_of(st.integers(0, 8), st.integers(0, upper))
+        elif name == "value":
+            fields[name] = st.one_of(
+                st.sampled_from(["en", "ru", "de", "Europe/Berlin", "Nowhere/City", ""]), WORD
+            )
+        else:
+            fields[name] = st.one_of(
+                st.sampled_from(
+                    ["all", "scheduled", "published", "failed", "now", "1h", "evening", "x"]
+                ),
+                WORD,
+            )
+    return st.builds(factory, **fields).map(lambda cb: cb.pack())
+
+
+FACTORIES = [
+    value
+    for value in vars(callbacks).values()
+    if isinstance(value, type) and issubclass(value, CallbackData) and value is not CallbackData
+]
+CALLBACK = st.one_of(
+    *[factory_strategy(f) for f in FACTORIES],
+    st.text(min_size=1, max_size=64).filter(lambda s: len(s.encode()) <= 64),
+    # Forged by hand: ids no database holds, negative pages, missing parts.
+    st.sampled_from(
+        ["post:view:99999999999999999999", "posts:all:-1", "tpick:-5", "target:view", "post:"]
+    ),
+)
+TEXT = st.one_of(
+    st.text(min_size=1, max_size=300).filter(lambda s: s.strip() != ""),
+    st.sampled_from(
+        [
+            "/start", "/menu", "/new", "/scheduled", "/channels", "/settings", "/help",
+            "/cancel", "/link", "/rules", "/stats", "/workers", "/failed", "/users",
+            "завтра в 18:00", "in 2 hours", "@technews", "@nosuchchannel", "Москва", "+3",
+            "Buy - https://example.com", "-1001234567890", "yesterday 10:00",
+        ]
+    ),
+)  # fmt: skip
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("text"), TEXT),
+        st.tuples(st.just("press"), CALLBACK),
+        st.tuples(st.just("photo"), st.none()),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@st.composite
+def dialog_data(draw: st.DrawFn) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if draw(st.booleans()):
+        data["text"] = draw(st.text(max_size=120))
+    if draw(st.booleans()):
+        data["title"] = draw(st.text(min_size=1, max_size=40))
+    if draw(st.booleans()):
+        data["media"] = [
+            {"kind": "photo", "file_id": f"p{i}"} for i in range(draw(st.integers(0, 3)))
+        ]
+    if draw(st.booleans()):
+        data["chosen"] = draw(st.lists(st.integers(1, 6), max_size=3))
+    if draw(st.booleans()):
+        data["mode"] = draw(st.sampled_from(["schedule", "publish_now"]))
+    if draw(st.booleans()):
+        hours = draw(st.integers(-48, 48))
+        data["when"] = "2026-12-01T09:00:00+00:00" if hours == 0 else None
+        if hours:
+            from datetime import UTC, datetime
+
+            moment = datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(hours=hours)
+            data["when"] = moment.isoformat()
+    if draw(st.booleans()):
+        data["options"] = {
+            "silent": draw(st.booleans()),
+            "pin": draw(st.booleans()),
+            "x_thread": draw(st.booleans()),
+        }
+    if draw(st.booleans()):
+        data["prompt"] = draw(st.text(min_size=1, max_size=40))
+    if draw(st.booleans()):
+        data["post_id"] = draw(SMALL_ID)
+    return data
+
+
+class Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def failures() -> Any:
+    handler = Failures()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(state=st.sampled_from(STATES), data=dialog_data(), actions=ACTIONS)
+async def test_random_input_in_random_states_never_fails(
+    sqlite_harness: Harness,
+    failures: Failures,
+    state: str | None,
+    data: dict[str, Any],
+    actions: list[tuple[str, Any]],
+) -> None:
+    harness = sqlite_harness
+    if not harness.app.dispatcher.get("fuzz_ready"):
+        harness.fake.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
+        chat = harness.chat(USER_ID)
+        await chat.send("/link")
+        await chat.forward_from(CHANNEL_ID)
+        await make_posts(harness, USER_ID, [PostStatus.SCHEDULED, PostStatus.FAILED])
+        await make_posts(harness, OTHER_USER_ID, [PostStatus.SCHEDULED, PostStatus.UNKNOWN])
+        harness.app.dispatcher["fuzz_ready"] = True
+
+    await harness.set_state(USER_ID, state, data)
+    chat = harness.chat(USER_ID)
+    for kind, value in actions:
+        before = len(harness.fake.calls)
+        if kind == "text":
+            await chat.send(value)
+        elif kind == "photo":
+            await chat.send_photo()
+        else:
+            await chat.press_data(value)
+        answered = harness.fake.calls[before:]
+        # Never silence: every input gets a message, an edit or a button answer.
+        assert answered, (state, kind, value)
+        if kind == "press":
+            assert any(c.method == "answerCallbackQuery" for c in answered), (state, value)
+    problems = [r.getMessage() for r in failures.records]
+    assert not problems, (state, data, actions, problems)
