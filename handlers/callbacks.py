@@ -49,3 +49,9 @@ class SettingsCb(CallbackData, prefix="set"):
 
 class NavCb(CallbackData, prefix="nav"):
     action: str  # back, cancel
+
+
+class AccountCb(CallbackData, prefix="acct"):
+    action: str
+    platform: str = ""
+    target_id: int = 0
