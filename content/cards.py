@@ -137,8 +137,9 @@ def render_card(title: str | None, text: str, *, size: int = CARD_SIZE) -> bytes
 
     image = Image.new("RGB", (size, size), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.rectangle((margin, margin * 0.55, margin + 120 * scale, margin * 0.55 + 10 * scale),
-                   fill=ACCENT)
+    draw.rectangle(
+        (margin, margin * 0.55, margin + 120 * scale, margin * 0.55 + 10 * scale), fill=ACCENT
+    )
     y = (size - layout.height) / 2
     for line in layout.title_lines:
         draw.text((margin, y), line, font=layout.title_font, fill=INK)

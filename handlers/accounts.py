@@ -22,7 +22,7 @@ from handlers.keyboards import main_menu
 from handlers.render import target_label
 from handlers.states import NewPost
 from platforms.credentials import SecretBox, SecretsUnavailableError
-from platforms.instagram import InstagramLogin, LinkFailed, Linked, LoginEvent, NeedCode
+from platforms.instagram import InstagramLogin, Linked, LinkFailed, LoginEvent, NeedCode
 from platforms.x import XLinkError
 from services.accounts import AccountLinkers, AccountService
 from storage.models import Target, User
@@ -272,9 +272,9 @@ async def on_instagram_password(
     service = AccountService(session, secrets)
     previous = await service.previous_instagram_settings(db_user.id, username)
     await session.commit()  # no transaction stays open while Instagram answers
-    await message.answer(_("Logging in to Instagram as @{username}…").format(
-        username=escape(username)
-    ))
+    await message.answer(
+        _("Logging in to Instagram as @{username}…").format(username=escape(username))
+    )
     login = account_linkers.start_instagram(db_user.id, previous)
     event = await login.start(username, password)
     del password
@@ -299,9 +299,7 @@ async def on_instagram_code(
     login = account_linkers.instagram_login(db_user.id)
     if login is None:
         await _leave_linking(state)
-        await message.answer(
-            _("This login attempt expired. Start again with /link_instagram.")
-        )
+        await message.answer(_("This login attempt expired. Start again with /link_instagram."))
         return
     event = await login.submit_code(code)
     await _on_login_event(message, state, session, db_user, secrets, account_linkers, login, event)
@@ -356,8 +354,7 @@ async def _on_login_event(
 def instagram_failure_text(code: str) -> str:
     texts = {
         "bad_password": _(
-            "Instagram did not accept this username or password. Start again with "
-            "/link_instagram."
+            "Instagram did not accept this username or password. Start again with /link_instagram."
         ),
         "challenge_manual": _(
             "Instagram wants to confirm it's you in a way only you can do. Open the Instagram "
@@ -371,9 +368,7 @@ def instagram_failure_text(code: str) -> str:
         "unreachable": _("I could not reach Instagram just now. Please try again in a minute."),
         "cancelled": _("Linking cancelled."),
     }
-    return texts.get(
-        code, _("Instagram did not let me log in. Start again with /link_instagram.")
-    )
+    return texts.get(code, _("Instagram did not let me log in. Start again with /link_instagram."))
 
 
 # ---------- leaving the dialogs ----------

@@ -115,7 +115,10 @@ def _login_failure(exc: BaseException) -> str:
         return "challenge_manual"
     if isinstance(
         exc,
-        ig.PleaseWaitFewMinutes | ig.RateLimitError | ig.ClientThrottledError | ig.FeedbackRequired,
+        ig.PleaseWaitFewMinutes
+        | ig.RateLimitError
+        | ig.ClientThrottledError
+        | ig.FeedbackRequired,
     ):
         return "rate_limited"
     if isinstance(exc, ig.ClientConnectionError | ig.ClientRequestTimeout | OSError):

@@ -113,9 +113,7 @@ class XAccount:
         }
 
 
-def _user_handler(
-    consumer_key: str, consumer_secret: str, api_base: str | None
-) -> Any:
+def _user_handler(consumer_key: str, consumer_secret: str, api_base: str | None) -> Any:
     import tweepy
 
     class RedirectedUserHandler(tweepy.OAuth1UserHandler):  # type: ignore[misc]
@@ -245,7 +243,9 @@ def _network_error(exc: BaseException, *, sent: bool) -> PublishError:
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return PublishError(ErrorClass.TRANSIENT, "Could not reach X (network error)")
     if not sent:
-        return PublishError(ErrorClass.TRANSIENT, f"Network error talking to X: {type(exc).__name__}")
+        return PublishError(
+            ErrorClass.TRANSIENT, f"Network error talking to X: {type(exc).__name__}"
+        )
     return PublishError(
         ErrorClass.AMBIGUOUS, "No answer from X after sending (timeout or disconnect)"
     )
@@ -449,7 +449,8 @@ class XPublisher:
         if status == 429:
             wait = _retry_after(int(reset) if reset else None, self._now())
             raise PublishError(
-                ErrorClass.TRANSIENT, f"X rate limit reached; retry in {wait:.0f} s",
+                ErrorClass.TRANSIENT,
+                f"X rate limit reached; retry in {wait:.0f} s",
                 retry_after=wait,
             )
         if status == 401:

@@ -111,7 +111,10 @@ class AccountService:
     async def save_instagram(self, owner_id: int, account: InstagramAccount) -> Target:
         ciphertext = self.secrets.encrypt(account.credentials())
         target = await self.targets.link(
-            owner_id, Platform.INSTAGRAM, account.user_id, f"@{account.username}",
+            owner_id,
+            Platform.INSTAGRAM,
+            account.user_id,
+            f"@{account.username}",
             account.username,
         )
         await self.credentials.put(target.id, CREDENTIAL_KIND_INSTAGRAM, ciphertext)

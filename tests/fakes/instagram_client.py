@@ -59,8 +59,9 @@ class FakeInstagram:
         self._lock = threading.Lock()
 
     def add_account(self, username: str, password: str, **extra: Any) -> FakeAccount:
-        account = FakeAccount(pk=str(next(self._ids)), username=username, password=password,
-                              **extra)
+        account = FakeAccount(
+            pk=str(next(self._ids)), username=username, password=password, **extra
+        )
         self.accounts[username] = account
         return account
 
@@ -138,8 +139,7 @@ class FakeInstagramClient:
         return {
             "uuids": dict(self.uuids),
             "device_settings": dict(self.device_settings),
-            "cookies": {"sessionid": account.session_id} if account and account.session_id
-            else {},
+            "cookies": {"sessionid": account.session_id} if account and account.session_id else {},
             "authorization_data": {
                 "ds_user_id": account.pk,
                 "sessionid": account.session_id,
@@ -180,13 +180,16 @@ class FakeInstagramClient:
         )
         account = self.world.accounts.get(username or "")
         if account is None:
-            raise ig.UserNotFound("The username you entered doesn't appear to belong to an account.")
+            raise ig.UserNotFound(
+                "The username you entered doesn't appear to belong to an account."
+            )
         if password != account.password:
             raise ig.BadPassword("The password you entered is incorrect.")
         self.username, self.password = username, password
         if account.manual_challenge:
             raise ig.ChallengeRequired(
-                message="challenge_required", step_name="verify_it_is_you",
+                message="challenge_required",
+                step_name="verify_it_is_you",
                 challenge={"api_path": "/challenge/123/abc/", "native_flow": True},
             )
         if account.challenge_code is not None:
@@ -217,8 +220,9 @@ class FakeInstagramClient:
     def account_info(self) -> Any:
         self.world.record(self.number, "account_info")
         account = self._check_session()
-        return SimpleNamespace(pk=account.pk, username=account.username,
-                               full_name=account.full_name)
+        return SimpleNamespace(
+            pk=account.pk, username=account.username, full_name=account.full_name
+        )
 
     def _check_session(self) -> FakeAccount:
         account = self._account
@@ -240,19 +244,27 @@ class FakeInstagramClient:
             pictures.append(data)
         pk = str(next(self.world._ids))
         code = f"C{secrets.token_urlsafe(8)}"
-        self.world.published.append(
-            Published(account.username, kind, caption, pictures, pk, code)
-        )
+        self.world.published.append(Published(account.username, kind, caption, pictures, pk, code))
         return SimpleNamespace(pk=pk, id=f"{pk}_{account.pk}", code=code)
 
     def photo_upload(self, path: Path, caption: str, **kwargs: Any) -> Any:
-        self.world.record(self.number, "photo_upload", path=str(path), caption=caption,
-                          delay_range=self.delay_range)
+        self.world.record(
+            self.number,
+            "photo_upload",
+            path=str(path),
+            caption=caption,
+            delay_range=self.delay_range,
+        )
         return self._publish("photo", [path], caption)
 
     def album_upload(self, paths: list[Path], caption: str, **kwargs: Any) -> Any:
-        self.world.record(self.number, "album_upload", paths=[str(p) for p in paths],
-                          caption=caption, delay_range=self.delay_range)
+        self.world.record(
+            self.number,
+            "album_upload",
+            paths=[str(p) for p in paths],
+            caption=caption,
+            delay_range=self.delay_range,
+        )
         if not 2 <= len(paths) <= 10:
             raise ig.AlbumConfigureError("an album takes 2 to 10 pictures")
         return self._publish("album", list(paths), caption)

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 
@@ -90,7 +90,7 @@ class FakeXServer:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -193,8 +193,12 @@ class FakeXServer:
             return await work(request, body)  # type: ignore[no-any-return]
         except _Unauthorized:
             return web.json_response(
-                {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                 "detail": "Unauthorized"},
+                {
+                    "title": "Unauthorized",
+                    "type": "about:blank",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
                 status=401,
             )
 
@@ -266,17 +270,25 @@ class FakeXServer:
             data = b""
             category = None
             async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue
                 if part.name == "media":
-                    data = bytes(await part.read())  # type: ignore[union-attr]
+                    data = bytes(await part.read())
                 elif part.name == "media_category":
-                    category = (await part.read()).decode()  # type: ignore[union-attr]
+                    category = (await part.read()).decode()
             if not data or category != "tweet_image":
                 return web.json_response({"title": "Invalid Request"}, status=400)
             media_id = str(next(self._ids))
             self.media[media_id] = data
             return web.json_response(
-                {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data),
-                          "expires_after_secs": 86400}}
+                {
+                    "data": {
+                        "id": media_id,
+                        "media_key": f"3_{media_id}",
+                        "size": len(data),
+                        "expires_after_secs": 86400,
+                    }
+                }
             )
 
         return await self._guarded("media", request, work)
@@ -292,21 +304,33 @@ class FakeXServer:
             unknown = [m for m in media_ids if m not in self.media]
             if unknown:
                 return web.json_response(
-                    {"errors": [{"message": f"media {unknown[0]} not found"}],
-                     "title": "Invalid Request"},
+                    {
+                        "errors": [{"message": f"media {unknown[0]} not found"}],
+                        "title": "Invalid Request",
+                    },
                     status=400,
                 )
             if text and any(t.user_id == user.id and t.text == text for t in self.tweets):
                 return web.json_response(
-                    {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                     "type": "about:blank", "title": "Forbidden", "status": 403},
+                    {
+                        "detail": "You are not allowed to create a Tweet with duplicate content.",
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    },
                     status=403,
                 )
             reply = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
             tweet = Tweet(str(next(self._ids)), user.id, text, media_ids, reply)
             self.tweets.append(tweet)
             return web.json_response(
-                {"data": {"id": tweet.id, "text": text or "", "edit_history_tweet_ids": [tweet.id]}},
+                {
+                    "data": {
+                        "id": tweet.id,
+                        "text": text or "",
+                        "edit_history_tweet_ids": [tweet.id],
+                    }
+                },
                 status=201,
             )
 
@@ -321,6 +345,8 @@ def rate_limited(seconds: int) -> XFault:
     return XFault(
         status=429,
         body={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
-        headers={"x-rate-limit-reset": str(int(time.time()) + seconds),
-                 "x-rate-limit-remaining": "0"},
+        headers={
+            "x-rate-limit-reset": str(int(time.time()) + seconds),
+            "x-rate-limit-remaining": "0",
+        },
     )

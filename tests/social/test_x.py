@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,9 +35,10 @@ def credentials(server: FakeXServer, user_id: str = "42") -> dict[str, str]:
     }
 
 
-def request(text: str, creds: dict[str, str], **extra: object) -> PublishRequest:
-    return PublishRequest(post_id=1, target_external_id="42", text=text, credentials=creds,
-                          **extra)  # type: ignore[arg-type]
+def request(text: str, creds: dict[str, str], **extra: Any) -> PublishRequest:
+    return PublishRequest(
+        post_id=1, target_external_id="42", text=text, credentials=creds, **extra
+    )
 
 
 async def load_media(item: MediaItem) -> bytes:
@@ -135,15 +138,20 @@ async def test_long_text_becomes_a_reply_chain_when_the_user_chose_a_thread(
     creds = credentials(x_server)
     text = " ".join(f"Sentence number {i} about Python." for i in range(40))
     result = await publisher(x_server).publish(
-        request(text, creds, options={"x_thread": True}, media=(MediaItem("photo", "p"),),
-                load_media=load_media)
+        request(
+            text,
+            creds,
+            options={"x_thread": True},
+            media=(MediaItem("photo", "p"),),
+            load_media=load_media,
+        )
     )
 
     tweets = x_server.tweets
     assert len(tweets) >= 3
     assert all(x_weighted_length(t.text or "") <= 280 for t in tweets)
     assert tweets[0].in_reply_to is None and tweets[0].media_ids
-    for previous, tweet in zip(tweets, tweets[1:], strict=False):
+    for previous, tweet in itertools.pairwise(tweets):
         assert tweet.in_reply_to == previous.id
         assert tweet.media_ids == []
     assert tweets[0].text.endswith(f"(1/{len(tweets)})")  # type: ignore[union-attr]
@@ -247,8 +255,10 @@ async def test_other_forbidden_answers_are_permanent(x_server: FakeXServer) -> N
     creds = credentials(x_server)
     x_server.fail_next(
         "tweets",
-        XFault(status=403, body={"detail": "You are not permitted to perform this action.",
-                                 "title": "Forbidden"}),
+        XFault(
+            status=403,
+            body={"detail": "You are not permitted to perform this action.", "title": "Forbidden"},
+        ),
     )
     with pytest.raises(PublishError) as error:
         await publisher(x_server).publish(request("hello", creds))
