@@ -43,6 +43,7 @@ class LinkInstagram(StatesGroup):
     username = State()
     password = State()
     code = State()
+    logging_in = State()  # Instagram is answering; what the user sends now is not a code
 
 
 def cancel_keyboard() -> InlineKeyboardMarkup:
@@ -186,6 +187,9 @@ async def on_x_pin(
         else:
             await message.answer(_("I could not reach X just now. Please try again in a minute."))
         return
+    # End the read snapshot taken before the wait on X: on SQLite a write from a stale
+    # snapshot fails once anyone else has written meanwhile.
+    await session.commit()
     target = await AccountService(session, secrets).save_x(db_user.id, account)
     await state.update_data(x_request=None)
     await _finish_linking(
@@ -272,10 +276,11 @@ async def on_instagram_password(
     service = AccountService(session, secrets)
     previous = await service.previous_instagram_settings(db_user.id, username)
     await session.commit()  # no transaction stays open while Instagram answers
+    login = account_linkers.start_instagram(db_user.id, previous)
+    await state.set_state(LinkInstagram.logging_in)
     await message.answer(
         _("Logging in to Instagram as @{username}…").format(username=escape(username))
     )
-    login = account_linkers.start_instagram(db_user.id, previous)
     event = await login.start(username, password)
     del password
     await _on_login_event(message, state, session, db_user, secrets, account_linkers, login, event)
@@ -297,12 +302,29 @@ async def on_instagram_code(
         )
         return
     login = account_linkers.instagram_login(db_user.id)
+    if login is not None and not login.waiting_for_code:
+        await message.answer(_("Still logging in to Instagram, one moment…"))
+        return
     if login is None:
         await _leave_linking(state)
         await message.answer(_("This login attempt expired. Start again with /link_instagram."))
         return
+    await session.commit()
+    await state.set_state(LinkInstagram.logging_in)
     event = await login.submit_code(code)
     await _on_login_event(message, state, session, db_user, secrets, account_linkers, login, event)
+
+
+@router.message(LinkInstagram.logging_in)
+async def on_message_while_logging_in(
+    message: Message, state: FSMContext, db_user: User, account_linkers: AccountLinkers
+) -> None:
+    if account_linkers.instagram_login(db_user.id) is None:
+        # The bot restarted in the middle: that login is gone.
+        await _leave_linking(state)
+        await message.answer(_("This login attempt expired. Start again with /link_instagram."))
+        return
+    await message.answer(_("Still logging in to Instagram, one moment…"))
 
 
 async def _on_login_event(
@@ -333,6 +355,7 @@ async def _on_login_event(
         return
     linkers.drop_instagram(user.id)
     if isinstance(event, Linked):
+        await session.commit()  # a fresh snapshot for the write (see on_x_pin)
         target = await AccountService(session, secrets).save_instagram(user.id, event.account)
         await state.update_data(ig_username=None)
         await _finish_linking(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import io
 import logging
 import tempfile
@@ -163,6 +164,10 @@ class InstagramLogin:
             self.finished = True
         return event
 
+    @property
+    def waiting_for_code(self) -> bool:
+        return self._code is not None and not self._code.done()
+
     async def submit_code(self, code: str) -> LoginEvent:
         pending = self._code
         if pending is None or pending.done():
@@ -179,7 +184,9 @@ class InstagramLogin:
 
     def _emit(self, event: LoginEvent) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._events.put_nowait, event)
+        # The bot may be shutting down while the login thread finishes: nobody is listening.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._events.put_nowait, event)
 
     def _ask(self, kind: str, retry: bool = False) -> str:
         future: concurrent.futures.Future[str] = concurrent.futures.Future()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -54,6 +55,7 @@ class FakeInstagram:
         self.published: list[Published] = []
         self.calls: list[Recorded] = []
         self.upload_faults: list[BaseException] = []
+        self.login_seconds = 0.0  # how long Instagram takes to answer a login
         self._ids = itertools.count(3_100_000_000_000_000_001)
         self._clients = itertools.count(1)
         self._lock = threading.Lock()
@@ -178,6 +180,7 @@ class FakeInstagramClient:
         self.world.record(
             self.number, "login", username=username, verification_code=verification_code
         )
+        time.sleep(self.world.login_seconds)  # instagrapi blocks its thread, as here
         account = self.world.accounts.get(username or "")
         if account is None:
             raise ig.UserNotFound(

@@ -299,7 +299,8 @@ def test_card_is_square_readable_and_fits_long_text() -> None:
             gray = card.convert("L")
             # Dark ink on a light background, and something was drawn.
             darkest, _lightest = gray.getextrema()
-            assert gray.getpixel((5, 5)) > 230  # the light background
+            background = gray.getpixel((5, 5))
+            assert isinstance(background, int) and background > 230
             assert isinstance(darkest, int) and darkest < 80  # the ink
 
 

@@ -301,3 +301,27 @@ async def test_the_dialog_speaks_russian_to_a_russian_user(
         fake_tg.user_message(OTHER_USER_ID, "/link_x")
         await fake_tg.wait_for_text(OTHER_USER_ID, "X в этом боте не настроен")
     await app.engine.dispose()
+
+
+async def test_messages_sent_while_instagram_answers_are_not_taken_for_codes(
+    fake_tg: FakeTelegram, instagram: FakeInstagram, database_url: str
+) -> None:
+    instagram.add_account("anna.shop", IG_PASSWORD, two_factor_code="246810")
+    instagram.login_seconds = 1.0
+    app = build_app(database_url, fake_tg, None)
+    use_fake_instagram(app, instagram)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "send the password")
+        fake_tg.user_message(USER_ID, IG_PASSWORD)
+        await fake_tg.wait_for_text(USER_ID, "Logging in to Instagram")
+        fake_tg.user_message(USER_ID, "123456")
+        await fake_tg.wait_for_text(USER_ID, "Still logging in")
+        await fake_tg.wait_for_text(USER_ID, "two-factor code")
+        fake_tg.user_message(USER_ID, "246810")
+        await fake_tg.wait_for_text(USER_ID, "is linked")
+    codes = [c.args["verification_code"] for c in instagram.calls_to("login")]
+    assert codes == ["", "246810"]
+    await app.engine.dispose()

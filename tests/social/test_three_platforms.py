@@ -255,3 +255,22 @@ async def test_a_revoked_x_account_fails_only_its_own_row_and_is_marked_broken(
     async with world.session_factory() as session:
         target = await TargetRepository(session).get(world.targets["x"].id)
     assert target is not None and target.status == "broken"
+
+
+async def test_credentials_keep_working_across_a_key_rotation(world: World) -> None:
+    # SECRET_KEY gets a new first key; the old ones stay listed so stored secrets still open.
+    rotated = SecretBox("rotated-key-2026, new-key-after-rotation, old-key-still-readable")
+    world.worker.secrets = rotated
+    world.instagram.expire_authorization("anna.shop")
+    await world.schedule("After the rotation")
+
+    report = await world.worker.run_once()
+
+    assert report.published == 3
+    async with world.session_factory() as session:
+        renewed = await session.scalar(
+            text("SELECT ciphertext FROM credentials WHERE target_id = :t"),
+            {"t": world.targets["instagram"].id},
+        )
+    # What was written back is under the new key alone.
+    assert SecretBox("rotated-key-2026").decrypt(renewed)["username"] == "anna.shop"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from content.fitting import x_weighted_length
 from platforms.base import ErrorClass, MediaItem, PublishError, PublishRequest
 from platforms.x import XAuthorizer, XLinkError, XPublisher
 from tests.fakes.x_server import FakeXServer, XFault, XUser, rate_limited
-from tests.social.conftest import X_CONSUMER_KEY, X_CONSUMER_SECRET
+from tests.social.conftest import X_CONSUMER_KEY, X_CONSUMER_SECRET, assert_no_secrets, log_text
 
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-body"
 
@@ -318,3 +319,24 @@ def _closed_port_url() -> str:
     # Give the port back to the kernel: nothing listens there now.
     time.sleep(0)
     return f"http://127.0.0.1:{port}"
+
+
+async def test_tweepy_debug_output_never_carries_tokens_into_the_log(
+    x_server: FakeXServer, app_log: Path
+) -> None:
+    creds = credentials(x_server)
+    secrets = [creds["access_token"], creds["access_token_secret"], X_CONSUMER_SECRET]
+    await publisher(x_server).publish(request("quiet by default", creds))
+    assert "Making API request" not in log_text(app_log)  # tweepy's debug is held back
+
+    tweepy_log = logging.getLogger("tweepy")
+    level = tweepy_log.level
+    tweepy_log.setLevel(logging.DEBUG)  # someone turns it on to debug a problem
+    try:
+        await publisher(x_server).publish(request("loud on purpose", creds))
+    finally:
+        tweepy_log.setLevel(level)
+    logged = log_text(app_log)
+    assert "Making API request: POST https://api.twitter.com/2/tweets" in logged
+    assert "oauth_signature=" not in logged.replace('oauth_signature="***"', "")
+    assert_no_secrets(logged, secrets)
