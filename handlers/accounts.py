@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from html import escape
 
@@ -28,7 +27,6 @@ from services.accounts import AccountLinkers, AccountService
 from storage.models import Target, User
 
 router = Router(name="accounts")
-log = logging.getLogger("handlers.accounts")
 
 _PIN_RE = re.compile(r"^\d{4,10}$")
 _CODE_RE = re.compile(r"^\d{4,8}$")

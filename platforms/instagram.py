@@ -356,6 +356,8 @@ class InstagramPublisher:
         self._factory = client_factory
         self._delay_range = delay_range
         self._hashtag_limit = hashtag_limit
+        # One upload at a time per account: Instagram flags a session used in parallel.
+        self._account_locks: dict[str, asyncio.Lock] = {}
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         creds = request.credentials or {}
@@ -384,8 +386,10 @@ class InstagramPublisher:
             )
         caption = plain_text(request.title, request.text)
         images = await self._images(request, photos)
+        lock = self._account_locks.setdefault(request.target_external_id, asyncio.Lock())
         try:
-            uploaded = await asyncio.to_thread(self._upload, settings, images, caption)
+            async with lock:
+                uploaded = await asyncio.to_thread(self._upload, settings, images, caption)
         except Exception as exc:
             raise classify_instagram_error(exc) from None
         log.info("Instagram: published media %s", uploaded.media_pk)

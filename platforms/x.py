@@ -257,18 +257,9 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
     if isinstance(exc, PublishError):
         return exc
     if isinstance(exc, tweepy.TooManyRequests):
-        reset = getattr(exc, "reset_time", None)
-        wait = _retry_after(reset, now)
-        return PublishError(
-            ErrorClass.TRANSIENT, f"X rate limit reached; retry in {wait:.0f} s", retry_after=wait
-        )
+        return _status_error(429, now, getattr(exc, "reset_time", None))
     if isinstance(exc, tweepy.Unauthorized):
-        return PublishError(
-            ErrorClass.PERMANENT,
-            "X rejected the account's authorisation (revoked or expired). Link the X account "
-            "again.",
-            target_broken=True,
-        )
+        return _status_error(401, now, None)
     if isinstance(exc, tweepy.Forbidden):
         message = _api_message(exc)
         if "duplicate" in message.lower():
@@ -277,14 +268,37 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
             )
         return PublishError(ErrorClass.PERMANENT, f"X refused the post: {message or 'forbidden'}")
     if isinstance(exc, tweepy.TwitterServerError):
-        return PublishError(ErrorClass.TRANSIENT, f"X server error ({exc.response.status})")
+        return _status_error(int(exc.response.status), now, None)
     if isinstance(exc, tweepy.HTTPException):
         return PublishError(
             ErrorClass.PERMANENT, f"X rejected the post: {_api_message(exc) or 'bad request'}"
         )
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # An answer that is not X's JSON (a proxy's error page): judge by the status alone.
+        return _status_error(exc.status, now, None)
     if isinstance(exc, aiohttp.ClientError | TimeoutError):
         return _network_error(exc, sent=sent)
     return PublishError(ErrorClass.AMBIGUOUS, f"Unexpected error from X: {type(exc).__name__}")
+
+
+def _status_error(status: int, now: float, reset: int | None) -> PublishError:
+    if status == 429:
+        wait = _retry_after(reset, now)
+        return PublishError(
+            ErrorClass.TRANSIENT, f"X rate limit reached; retry in {wait:.0f} s", retry_after=wait
+        )
+    if status == 401:
+        return PublishError(
+            ErrorClass.PERMANENT,
+            "X rejected the account's authorisation (revoked or expired). Link the X account "
+            "again.",
+            target_broken=True,
+        )
+    if status >= 500:
+        return PublishError(ErrorClass.TRANSIENT, f"X server error ({status})")
+    if 200 <= status < 300:
+        return PublishError(ErrorClass.AMBIGUOUS, "X answered with something unreadable")
+    return PublishError(ErrorClass.PERMANENT, f"X refused the request ({status})")
 
 
 def _image_type(data: bytes) -> str:
@@ -446,20 +460,6 @@ class XPublisher:
                 return str(media_id)
             raise PublishError(ErrorClass.TRANSIENT, "X did not return an id for the picture")
         detail = str((body or {}).get("detail") or (body or {}).get("title") or status)[:200]
-        if status == 429:
-            wait = _retry_after(int(reset) if reset else None, self._now())
-            raise PublishError(
-                ErrorClass.TRANSIENT,
-                f"X rate limit reached; retry in {wait:.0f} s",
-                retry_after=wait,
-            )
-        if status == 401:
-            raise PublishError(
-                ErrorClass.PERMANENT,
-                "X rejected the account's authorisation (revoked or expired). Link the X "
-                "account again.",
-                target_broken=True,
-            )
-        if status >= 500:
-            raise PublishError(ErrorClass.TRANSIENT, f"X server error ({status})")
+        if status in (401, 429) or status >= 500:
+            raise _status_error(status, self._now(), int(reset) if reset else None)
         raise PublishError(ErrorClass.PERMANENT, f"X refused the picture: {detail}")

@@ -56,6 +56,7 @@ class FakeInstagram:
         self.calls: list[Recorded] = []
         self.upload_faults: list[BaseException] = []
         self.login_seconds = 0.0  # how long Instagram takes to answer a login
+        self.upload_seconds = 0.0
         self._ids = itertools.count(3_100_000_000_000_000_001)
         self._clients = itertools.count(1)
         self._lock = threading.Lock()
@@ -237,6 +238,7 @@ class FakeInstagramClient:
 
     def _publish(self, kind: str, paths: list[Path], caption: str) -> Any:
         account = self._check_session()
+        time.sleep(self.world.upload_seconds)
         if self.world.upload_faults:
             raise self.world.upload_faults.pop(0)
         pictures = []
@@ -248,6 +250,7 @@ class FakeInstagramClient:
         pk = str(next(self.world._ids))
         code = f"C{secrets.token_urlsafe(8)}"
         self.world.published.append(Published(account.username, kind, caption, pictures, pk, code))
+        self.world.record(self.number, "uploaded", pk=pk)
         return SimpleNamespace(pk=pk, id=f"{pk}_{account.pk}", code=code)
 
     def photo_upload(self, path: Path, caption: str, **kwargs: Any) -> Any:

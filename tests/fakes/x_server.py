@@ -47,6 +47,7 @@ class XFault:
     drop: bool = False  # close the connection without answering
     deliver: bool = False  # do the work even though the answer fails
     after: int = 0  # let this many requests succeed first
+    html: str | None = None  # answer with a page instead of X's JSON (a proxy in between)
 
 
 @dataclass
@@ -188,6 +189,13 @@ class FakeXServer:
                 assert request.transport is not None
                 request.transport.close()
                 return web.Response()
+            if fault.html is not None:
+                return web.Response(
+                    text=fault.html,
+                    status=fault.status,
+                    headers=fault.headers,
+                    content_type="text/html",
+                )
             return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         try:
             return await work(request, body)  # type: ignore[no-any-return]

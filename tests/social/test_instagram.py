@@ -307,3 +307,18 @@ def test_card_is_square_readable_and_fits_long_text() -> None:
 def test_card_needs_some_text() -> None:
     with pytest.raises(ValueError):
         render_card(None, "  ")
+
+
+async def test_one_account_uploads_one_post_at_a_time() -> None:
+    world = FakeInstagram()
+    creds = await linked_credentials(world)
+    world.upload_seconds = 0.2
+    publisher = ig_publisher(world)
+    await asyncio.gather(
+        *(
+            publisher.publish(PublishRequest(i, "1", f"post {i}", credentials=creds))
+            for i in range(3)
+        )
+    )
+    steps = [c.method for c in world.calls if c.method in ("photo_upload", "uploaded")]
+    assert steps == ["photo_upload", "uploaded"] * 3

@@ -79,6 +79,10 @@ async def raw_rows(app: App, table: str) -> str:
 
 async def link_x(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
     fake_tg.user_message(USER_ID, "/link_x")
+    return await complete_x_link(fake_tg, x_server)
+
+
+async def complete_x_link(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
     invitation = await fake_tg.wait_for_text(USER_ID, "Authorize app")
     match = re.search(r"oauth_token=([\w-]+)", invitation["text"])
     assert match, invitation["text"]
@@ -87,6 +91,11 @@ async def link_x(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
     fake_tg.user_message(USER_ID, pin)
     await fake_tg.wait_for_text(USER_ID, "is linked")
     return pin
+
+
+def button_texts(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def test_x_account_is_linked_by_pin_and_stored_encrypted(
@@ -324,4 +333,26 @@ async def test_messages_sent_while_instagram_answers_are_not_taken_for_codes(
         await fake_tg.wait_for_text(USER_ID, "is linked")
     codes = [c.args["verification_code"] for c in instagram.calls_to("login")]
     assert codes == ["", "246810"]
+    await app.engine.dispose()
+
+
+async def test_linking_from_the_target_picker_returns_to_it_with_the_account_chosen(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    from handlers.callbacks import AccountCb
+
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    app = build_app(database_url, fake_tg, x_server)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/new")
+        await fake_tg.wait_for_text(USER_ID, "Send the post")
+        fake_tg.user_message(USER_ID, "A post for X")
+        preview = await fake_tg.wait_for_text(USER_ID, "how the post will look")
+        fake_tg.press(USER_ID, preview, fake_tg.find_button(preview, "Schedule"))
+        picker = await fake_tg.wait_for_text(USER_ID, "Link one first")
+        # The picker's "link an X account" button (added to the picker by the targets screen).
+        fake_tg.press(USER_ID, picker, AccountCb(action="link", platform="x").pack())
+        await complete_x_link(fake_tg, x_server)
+        picker = await fake_tg.wait_for_text(USER_ID, "Where shall I publish")
+        assert "✅ X: @anna_codes" in button_texts(picker)
     await app.engine.dispose()

@@ -340,3 +340,12 @@ async def test_tweepy_debug_output_never_carries_tokens_into_the_log(
     assert "Making API request: POST https://api.twitter.com/2/tweets" in logged
     assert "oauth_signature=" not in logged.replace('oauth_signature="***"', "")
     assert_no_secrets(logged, secrets)
+
+
+async def test_a_proxy_error_page_is_judged_by_its_status(x_server: FakeXServer) -> None:
+    creds = credentials(x_server)
+    x_server.fail_next("tweets", XFault(status=502, html="<html>Bad Gateway</html>"))
+    with pytest.raises(PublishError) as error:
+        await publisher(x_server).publish(request("hello", creds))
+    assert error.value.error_class == ErrorClass.TRANSIENT
+    assert "502" in error.value.reason
