@@ -416,7 +416,12 @@ class InstagramPublisher:
                 raise PublishError(
                     ErrorClass.TRANSIENT, f"Could not download the picture: {type(exc).__name__}"
                 ) from None
-            images.append(await asyncio.to_thread(_as_jpeg, data))
+            try:
+                images.append(await asyncio.to_thread(_as_jpeg, data))
+            except (OSError, ValueError) as exc:  # Pillow cannot read it
+                raise PublishError(
+                    ErrorClass.PERMANENT, "A picture of the post is not an image Instagram takes."
+                ) from exc
         return images
 
     def _upload(self, settings: dict[str, Any], images: list[bytes], caption: str) -> _Uploaded:

@@ -8,7 +8,7 @@ from typing import Any
 from platforms.base import Publisher, PublisherRegistry
 
 
-def _secret(value: Any) -> str | None:
+def secret_value(value: Any) -> str | None:
     if value is None:
         return None
     return str(value.get_secret_value()) if hasattr(value, "get_secret_value") else str(value)
@@ -25,8 +25,8 @@ def register_optional_publishers(registry: PublisherRegistry, settings: Any) -> 
         from platforms.x import XPublisher
 
         return XPublisher(
-            _secret(settings.x_consumer_key),
-            _secret(settings.x_consumer_secret),
+            secret_value(settings.x_consumer_key),
+            secret_value(settings.x_consumer_secret),
             api_base=settings.x_api_base,
             timeout=float(getattr(settings, "publish_timeout", 30.0)),
         )

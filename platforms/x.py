@@ -53,16 +53,20 @@ def redirect_middleware(api_base: str) -> ClientMiddleware:
     return middleware
 
 
-class RedirectAdapter(HTTPAdapter):
-    """A requests transport adapter doing the same for tweepy's synchronous calls."""
+class XTransportAdapter(HTTPAdapter):
+    """A requests transport adapter for tweepy's synchronous calls: a timeout on every
+    request (requests has none by default), and the same redirection to `api_base`."""
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str | None, timeout: float) -> None:
         super().__init__()
-        self._base = urlsplit(api_base)
+        self._base = urlsplit(api_base) if api_base else None
+        self._timeout = timeout
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
         parts = urlsplit(request.url or "")
-        if parts.hostname in X_HOSTS:
+        if self._base is not None and parts.hostname in X_HOSTS:
             # Keep the Host the request was signed for.
             request.headers["Host"] = parts.netloc
             request.url = urlunsplit(
@@ -71,10 +75,10 @@ class RedirectAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-def redirect_requests_session(session: requests.Session, api_base: str | None) -> None:
-    if not api_base:
-        return
-    adapter = RedirectAdapter(api_base)
+def prepare_requests_session(
+    session: requests.Session, api_base: str | None, timeout: float
+) -> None:
+    adapter = XTransportAdapter(api_base, timeout)
     for host in X_HOSTS:
         session.mount(f"https://{host}/", adapter)
 
@@ -113,21 +117,23 @@ class XAccount:
         }
 
 
-def _user_handler(consumer_key: str, consumer_secret: str, api_base: str | None) -> Any:
+def _user_handler(
+    consumer_key: str, consumer_secret: str, api_base: str | None, timeout: float
+) -> Any:
     import tweepy
 
-    class RedirectedUserHandler(tweepy.OAuth1UserHandler):  # type: ignore[misc]
-        # get_access_token replaces `oauth` with a new session: redirect every one of them.
+    class PreparedUserHandler(tweepy.OAuth1UserHandler):  # type: ignore[misc]
+        # get_access_token replaces `oauth` with a new session: prepare every one of them.
         @property
         def oauth(self) -> Any:
             return self._oauth
 
         @oauth.setter
         def oauth(self, session: requests.Session) -> None:
-            redirect_requests_session(session, api_base)
+            prepare_requests_session(session, api_base, timeout)
             self._oauth = session
 
-    return RedirectedUserHandler(consumer_key, consumer_secret, callback="oob")
+    return PreparedUserHandler(consumer_key, consumer_secret, callback="oob")
 
 
 class XAuthorizer:
@@ -159,7 +165,7 @@ class XAuthorizer:
         key, secret = self._keys()
 
         def run() -> XAuthorization:
-            handler = _user_handler(key, secret, self._api_base)
+            handler = _user_handler(key, secret, self._api_base, self._timeout)
             url = handler.get_authorization_url()
             return XAuthorization(url=url, request_token=dict(handler.request_token))
 
@@ -173,7 +179,7 @@ class XAuthorizer:
         key, secret = self._keys()
 
         def run() -> tuple[str, str]:
-            handler = _user_handler(key, secret, self._api_base)
+            handler = _user_handler(key, secret, self._api_base, self._timeout)
             handler.request_token = dict(request_token)
             token, token_secret = handler.get_access_token(pin.strip())
             return str(token), str(token_secret)

@@ -38,12 +38,12 @@ class AccountLinkers:
 
     @classmethod
     def from_settings(cls, settings: Any) -> AccountLinkers:
-        from platforms.registry import _secret, instagram_delay_range
+        from platforms.registry import instagram_delay_range, secret_value
 
         return cls(
             x=XAuthorizer(
-                _secret(settings.x_consumer_key),
-                _secret(settings.x_consumer_secret),
+                secret_value(settings.x_consumer_key),
+                secret_value(settings.x_consumer_secret),
                 api_base=settings.x_api_base,
             ),
             instagram_delay_range=instagram_delay_range(settings),

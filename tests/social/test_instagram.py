@@ -322,3 +322,62 @@ async def test_one_account_uploads_one_post_at_a_time() -> None:
     )
     steps = [c.method for c in world.calls if c.method in ("photo_upload", "uploaded")]
     assert steps == ["photo_upload", "uploaded"] * 3
+
+
+async def test_pictures_in_other_formats_are_converted_and_broken_ones_refused() -> None:
+    world = FakeInstagram()
+    creds = await linked_credentials(world)
+    png = io.BytesIO()
+    Image.new("RGB", (30, 20), "orange").save(png, format="PNG")
+    pictures = {"png": png.getvalue(), "junk": b"not an image at all"}
+
+    async def load(item: MediaItem) -> bytes:
+        return pictures[item.telegram_file_id or ""]
+
+    publisher = ig_publisher(world)
+    await publisher.publish(
+        PublishRequest(
+            7, "1", "png", media=(MediaItem("photo", "png"),), credentials=creds, load_media=load
+        )
+    )
+    assert world.published[0].pictures[0].startswith(b"\xff\xd8")
+    with pytest.raises(PublishError) as error:
+        await publisher.publish(
+            PublishRequest(
+                8,
+                "1",
+                "junk",
+                media=(MediaItem("photo", "junk"),),
+                credentials=creds,
+                load_media=load,
+            )
+        )
+    assert error.value.error_class == ErrorClass.PERMANENT
+
+
+def test_the_real_instagrapi_client_takes_the_calls_the_fake_stands_in_for() -> None:
+    """Offline: keeps the fake honest about instagrapi's API (names, arguments, settings)."""
+    import inspect
+
+    from platforms.instagram import _configure, default_client_factory
+
+    client = default_client_factory()
+    _configure(client, (1.0, 3.0))
+    assert client.delay_range == [1.0, 3.0]
+    stored = client.get_settings()
+    same_device = default_client_factory()
+    same_device.set_uuids(dict(stored["uuids"]))
+    same_device.set_device(dict(stored["device_settings"]))
+    assert same_device.get_settings()["uuids"] == stored["uuids"]
+    restored = default_client_factory()
+    restored.set_settings(stored)
+    assert restored.get_settings()["uuids"] == stored["uuids"]
+    for name, arguments in {
+        "login": ["username", "password", "relogin", "verification_code"],
+        "login_by_sessionid": ["sessionid"],
+        "photo_upload": ["path", "caption"],
+        "album_upload": ["paths", "caption"],
+        "account_info": [],
+    }.items():
+        parameters = list(inspect.signature(getattr(client, name)).parameters)
+        assert parameters[: len(arguments)] == arguments, name

@@ -349,3 +349,15 @@ async def test_a_proxy_error_page_is_judged_by_its_status(x_server: FakeXServer)
         await publisher(x_server).publish(request("hello", creds))
     assert error.value.error_class == ErrorClass.TRANSIENT
     assert "502" in error.value.reason
+
+
+async def test_a_silent_x_while_linking_times_out_instead_of_hanging(
+    x_server: FakeXServer,
+) -> None:
+    x_server.fail_next("request_token", XFault(delay=3.0))
+    authorizer = XAuthorizer(
+        X_CONSUMER_KEY, X_CONSUMER_SECRET, api_base=x_server.base_url, timeout=0.5
+    )
+    with pytest.raises(XLinkError) as error:
+        await authorizer.start()
+    assert error.value.code == "unreachable"
