@@ -23,8 +23,10 @@ from typing import Any
 from content.cards import render_card_async
 from content.fitting import INSTAGRAM_CAPTION_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.quiet import INSTAGRAM_LOGGERS, drop_debug_records
 
 log = logging.getLogger("platforms.instagram")
+drop_debug_records(*INSTAGRAM_LOGGERS)
 
 ALBUM_LIMIT = 10
 # Generous waits: Instagram punishes clients that come back too soon.

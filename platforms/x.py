@@ -21,8 +21,10 @@ from yarl import URL
 
 from content.fitting import X_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.quiet import X_LOGGERS, drop_debug_records
 
 log = logging.getLogger("platforms.x")
+drop_debug_records(*X_LOGGERS)
 
 X_HOSTS = frozenset({"api.twitter.com", "api.x.com", "upload.twitter.com"})
 MEDIA_UPLOAD_URL = "https://api.twitter.com/2/media/upload"
