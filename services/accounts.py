@@ -34,7 +34,7 @@ class AccountLinkers:
     instagram_client_factory: ClientFactory = default_client_factory
     instagram_delay_range: tuple[float, float] | None = (1.0, 3.0)
     code_timeout: float = 600.0
-    _instagram: dict[int, InstagramLogin] = field(default_factory=dict)
+    _instagram: dict[int, InstagramLogin] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Any) -> AccountLinkers:
