@@ -30,6 +30,7 @@ from handlers.notifications import TelegramNotifier
 from platforms.base import MediaItem, PublisherRegistry
 from platforms.credentials import SecretBox
 from platforms.telegram import TelegramChannelVerifier, TelegramPublisher
+from services.accounts import AccountLinkers
 from services.clock import Clock, SystemClock
 from services.notify import NullWaker, Waker
 from storage.db import SessionFactory, create_engine, create_session_factory
@@ -168,6 +169,7 @@ def create_app(
     dp["channel_verifier"] = TelegramChannelVerifier(bot)
     dp["generator"] = generator
     dp["secrets"] = secrets
+    dp["account_linkers"] = AccountLinkers.from_settings(settings)  # X and Instagram linking
     dp["session_factory"] = session_factory
     dp["i18n"] = i18n
     dp["admin_ids"] = set(settings.admin_ids)

@@ -9,6 +9,10 @@ from pathlib import Path
 FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
 _SECRET_PATTERNS = [
+    # A whole quoted Authorization header (tweepy's debug log prints OAuth 1.0a headers).
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*')[^']*"),
+    re.compile(r'(?i)(authorization[\"\']?\s*[:=]\s*")[^"]*'),
+    re.compile(r'(?i)(oauth_(?:token|token_secret|signature|verifier)=")[^"]*'),
     re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}"),  # Telegram bot tokens (also inside API URLs)
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|oauth|basic)?\s*[^\s\"',]+"),
     re.compile(r"(?i)(oauth_(?:token|signature|verifier)=)[^&\s\"']+"),

@@ -16,7 +16,17 @@ def _detached(router: Router) -> Router:
 
 
 def build_root_router() -> Router:
-    from handlers import admin, common, compose, errors, fallback, posts, settings, targets
+    from handlers import (
+        accounts,
+        admin,
+        common,
+        compose,
+        errors,
+        fallback,
+        posts,
+        settings,
+        targets,
+    )
 
     root = Router(name="root")
     root.include_routers(
@@ -30,6 +40,7 @@ def build_root_router() -> Router:
                 compose.router,
                 posts.router,
                 targets.router,
+                accounts.router,
             ),
         )
     )

@@ -1,0 +1,358 @@
+"""Linking X and Instagram accounts from the chat: real polling against the fake Bot API, the
+fake X API and the fake Instagram; then what the database keeps and what the logs show."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.factory import App, create_app
+from platforms.credentials import SecretBox
+from services.accounts import AccountLinkers
+from storage.db import upgrade_database
+from tests.conftest import USER_ID, make_settings, polling
+from tests.fakes.instagram_client import FakeInstagram
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.x_server import FakeXServer, XUser
+from tests.social.conftest import (
+    X_CONSUMER_KEY,
+    X_CONSUMER_SECRET,
+    assert_no_secrets,
+    log_text,
+)
+
+SECRET_KEY = "test-secret-key-for-the-social-chat-tests"
+IG_PASSWORD = "Sup3r-secret-pa55word"
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_database(url)
+    return url
+
+
+def build_app(url: str, fake_tg: FakeTelegram, x_server: FakeXServer | None, **extra: Any) -> App:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "telegram_api_base": fake_tg.base_url,
+        "disable_workers": True,
+        "secret_key": SECRET_KEY,
+    }
+    if x_server is not None:
+        values.update(
+            x_consumer_key=X_CONSUMER_KEY,
+            x_consumer_secret=X_CONSUMER_SECRET,
+            x_api_base=x_server.base_url,
+        )
+    values.update(extra)
+    return create_app(make_settings(**values))
+
+
+@pytest.fixture
+def instagram() -> FakeInstagram:
+    return FakeInstagram()
+
+
+def use_fake_instagram(app: App, world: FakeInstagram) -> None:
+    linkers: AccountLinkers = app.dispatcher["account_linkers"]
+    linkers.instagram_client_factory = world.client_factory
+    linkers.instagram_delay_range = (0.0, 0.0)
+
+
+def message_with_button(fake_tg: FakeTelegram, text_part: str) -> dict[str, Any] | None:
+    try:
+        return fake_tg.last_message_with_button(USER_ID, text_part)
+    except AssertionError:
+        return None
+
+
+async def raw_rows(app: App, table: str) -> str:
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
+    return "\n".join(repr(tuple(row)) for row in rows)
+
+
+async def link_x(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
+    fake_tg.user_message(USER_ID, "/link_x")
+    return await complete_x_link(fake_tg, x_server)
+
+
+async def complete_x_link(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
+    invitation = await fake_tg.wait_for_text(USER_ID, "Authorize app")
+    match = re.search(r"oauth_token=([\w-]+)", invitation["text"])
+    assert match, invitation["text"]
+    assert invitation["text"].count("https://api.twitter.com/oauth/authorize") == 1
+    pin = x_server.approve(match.group(1), "42")
+    fake_tg.user_message(USER_ID, pin)
+    await fake_tg.wait_for_text(USER_ID, "is linked")
+    return pin
+
+
+def button_texts(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_x_account_is_linked_by_pin_and_stored_encrypted(
+    fake_tg: FakeTelegram,
+    x_server: FakeXServer,
+    database_url: str,
+    app_log: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    app = build_app(database_url, fake_tg, x_server)
+
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/start")
+        await fake_tg.wait_for_text(USER_ID, "Content Curator")
+        fake_tg.user_message(USER_ID, "/link_x")
+        invitation = await fake_tg.wait_for_text(USER_ID, "Authorize app")
+        request_token = re.search(r"oauth_token=([\w-]+)", invitation["text"]).group(1)  # type: ignore[union-attr]
+        request_secret = x_server.request_tokens[request_token]["secret"]
+        pin = x_server.approve(request_token, "42")
+
+        fake_tg.user_message(USER_ID, "12")
+        await fake_tg.wait_for_text(USER_ID, "digits only")
+        fake_tg.user_message(USER_ID, "7654321" if pin != "7654321" else "1234567")
+        await fake_tg.wait_for_text(USER_ID, "did not accept this PIN")
+        fake_tg.user_message(USER_ID, pin)
+        done = await fake_tg.wait_for_text(USER_ID, "is linked")
+        assert "X: @anna_codes" in done["text"]
+
+    ((token, (token_secret, _user)),) = x_server.access_tokens.items()
+    targets = await raw_rows(app, "targets")
+    assert "'x', '42', '@anna_codes'" in targets
+    credentials = await raw_rows(app, "credentials")
+    fsm = await raw_rows(app, "fsm_records")
+    for secret in (token, token_secret, request_secret, pin):
+        assert secret not in credentials + targets + fsm
+    async with app.engine.connect() as conn:
+        ciphertext = (await conn.execute(text("SELECT ciphertext FROM credentials"))).scalar_one()
+    stored = SecretBox(SECRET_KEY).decrypt(ciphertext)
+    assert stored == {
+        "access_token": token,
+        "access_token_secret": token_secret,
+        "user_id": "42",
+        "username": "anna_codes",
+    }
+    await app.engine.dispose()
+
+    assert_no_secrets(
+        log_text(app_log) + caplog.text,
+        [token, token_secret, request_secret, X_CONSUMER_SECRET, SECRET_KEY],
+    )
+
+
+async def test_instagram_is_linked_with_two_factor_code_and_the_password_is_deleted(
+    fake_tg: FakeTelegram,
+    instagram: FakeInstagram,
+    database_url: str,
+    app_log: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    instagram.add_account("anna.shop", IG_PASSWORD, full_name="Anna", two_factor_code="246810")
+    app = build_app(database_url, fake_tg, None)
+    use_fake_instagram(app, instagram)
+
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "@anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "send the password")
+        password_message = fake_tg.user_message(USER_ID, IG_PASSWORD)
+        await fake_tg.wait_for_text(USER_ID, "two-factor code")
+        deleted = fake_tg.calls_to("deleteMessage", chat_id=USER_ID)
+        assert [int(c.params["message_id"]) for c in deleted] == [password_message["message_id"]]
+
+        fake_tg.user_message(USER_ID, "111111")
+        await fake_tg.wait_for_text(USER_ID, "did not work")
+        fake_tg.user_message(USER_ID, "246810")
+        done = await fake_tg.wait_for_text(USER_ID, "is linked")
+        assert "Instagram: @anna.shop" in done["text"]
+
+    account = instagram.accounts["anna.shop"]
+    rows = "\n".join(
+        [await raw_rows(app, t) for t in ("credentials", "targets", "fsm_records", "users")]
+    )
+    for secret in (IG_PASSWORD, account.session_id, account.auth_token):
+        assert secret and secret not in rows
+    async with app.engine.connect() as conn:
+        ciphertext = (await conn.execute(text("SELECT ciphertext FROM credentials"))).scalar_one()
+    stored = SecretBox(SECRET_KEY).decrypt(ciphertext)
+    assert stored["settings"]["authorization_data"]["sessionid"] == account.session_id
+    assert IG_PASSWORD not in repr(stored)
+    await app.engine.dispose()
+    assert_no_secrets(
+        log_text(app_log) + caplog.text,
+        [IG_PASSWORD, account.session_id or "", account.auth_token or "", SECRET_KEY],
+    )
+
+
+async def test_instagram_challenge_code_is_asked_in_the_chat(
+    fake_tg: FakeTelegram, instagram: FakeInstagram, database_url: str
+) -> None:
+    instagram.add_account("anna.shop", IG_PASSWORD, challenge_code="135790")
+    app = build_app(database_url, fake_tg, None)
+    use_fake_instagram(app, instagram)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "send the password")
+        fake_tg.user_message(USER_ID, IG_PASSWORD)
+        await fake_tg.wait_for_text(USER_ID, "security code")
+        fake_tg.user_message(USER_ID, "135790")
+        await fake_tg.wait_for_text(USER_ID, "is linked")
+    await app.engine.dispose()
+
+
+async def test_instagram_challenge_needing_a_person_is_explained(
+    fake_tg: FakeTelegram, instagram: FakeInstagram, database_url: str
+) -> None:
+    instagram.add_account("anna.shop", IG_PASSWORD, manual_challenge=True)
+    app = build_app(database_url, fake_tg, None)
+    use_fake_instagram(app, instagram)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "send the password")
+        fake_tg.user_message(USER_ID, IG_PASSWORD)
+        await fake_tg.wait_for_text(USER_ID, "Open the Instagram app, confirm it's you")
+    assert await raw_rows(app, "targets") == ""
+    await app.engine.dispose()
+
+
+async def test_linking_refuses_without_secret_key(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    app = build_app(database_url, fake_tg, x_server, secret_key=None)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_x")
+        await fake_tg.wait_for_text(USER_ID, "has not set SECRET_KEY")
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for(
+            lambda: (
+                len([m for m in fake_tg.sent_to(USER_ID) if "SECRET_KEY" in (m.get("text") or "")])
+                == 2
+            )
+        )
+    assert x_server.calls == []
+    await app.engine.dispose()
+
+
+async def test_x_without_app_keys_explains_it_is_not_configured(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    app = build_app(database_url, fake_tg, None)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_x")
+        await fake_tg.wait_for_text(USER_ID, "X is not configured")
+    await app.engine.dispose()
+
+
+async def test_link_buttons_start_the_dialogs_and_cancel_leaves_them(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    from handlers.callbacks import AccountCb
+
+    app = build_app(database_url, fake_tg, x_server)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/start")
+        menu = await fake_tg.wait_for_text(USER_ID, "Content Curator")
+        fake_tg.press(USER_ID, menu, AccountCb(action="link", platform="instagram").pack())
+        asking = await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.press(USER_ID, asking, fake_tg.find_button(asking, "Cancel"))
+        await fake_tg.wait_for_text(USER_ID, "Linking cancelled")
+        fake_tg.user_message(USER_ID, "anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "did not understand")
+        fake_tg.press(USER_ID, menu, AccountCb(action="link", platform="x").pack())
+        await fake_tg.wait_for_text(USER_ID, "Authorize app")
+    await app.engine.dispose()
+
+
+async def test_unlinking_an_account_deletes_its_credentials(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    app = build_app(database_url, fake_tg, x_server)
+    async with polling(app):
+        await link_x(fake_tg, x_server)
+        assert await raw_rows(app, "credentials") != ""
+        fake_tg.user_message(USER_ID, "/targets")
+        listing = await fake_tg.wait_for_text(USER_ID, "Your targets")
+        fake_tg.press(USER_ID, listing, fake_tg.find_button(listing, "X: @anna_codes"))
+        view = await fake_tg.wait_for(lambda: message_with_button(fake_tg, "Unlink"))
+        fake_tg.press(USER_ID, view, fake_tg.find_button(view, "Unlink"))
+        confirm = await fake_tg.wait_for_text(USER_ID, "Unlink X: @anna_codes?")
+        fake_tg.press(USER_ID, confirm, fake_tg.find_button(confirm, "Yes, unlink"))
+        await fake_tg.wait_for_text(USER_ID, "Unlinked.")
+    assert await raw_rows(app, "credentials") == ""
+    assert await raw_rows(app, "targets") == ""
+    await app.engine.dispose()
+
+
+async def test_the_dialog_speaks_russian_to_a_russian_user(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    from tests.conftest import OTHER_USER_ID
+
+    app = build_app(database_url, fake_tg, None)
+    async with polling(app):
+        fake_tg.user_message(OTHER_USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(OTHER_USER_ID, "Подключение аккаунта Instagram")
+        fake_tg.user_message(OTHER_USER_ID, "/link_x")
+        await fake_tg.wait_for_text(OTHER_USER_ID, "X в этом боте не настроен")
+    await app.engine.dispose()
+
+
+async def test_messages_sent_while_instagram_answers_are_not_taken_for_codes(
+    fake_tg: FakeTelegram, instagram: FakeInstagram, database_url: str
+) -> None:
+    instagram.add_account("anna.shop", IG_PASSWORD, two_factor_code="246810")
+    instagram.login_seconds = 1.0
+    app = build_app(database_url, fake_tg, None)
+    use_fake_instagram(app, instagram)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/link_instagram")
+        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "anna.shop")
+        await fake_tg.wait_for_text(USER_ID, "send the password")
+        fake_tg.user_message(USER_ID, IG_PASSWORD)
+        await fake_tg.wait_for_text(USER_ID, "Logging in to Instagram")
+        fake_tg.user_message(USER_ID, "123456")
+        await fake_tg.wait_for_text(USER_ID, "Still logging in")
+        await fake_tg.wait_for_text(USER_ID, "two-factor code")
+        fake_tg.user_message(USER_ID, "246810")
+        await fake_tg.wait_for_text(USER_ID, "is linked")
+    codes = [c.args["verification_code"] for c in instagram.calls_to("login")]
+    assert codes == ["", "246810"]
+    await app.engine.dispose()
+
+
+async def test_linking_from_the_target_picker_returns_to_it_with_the_account_chosen(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    from handlers.callbacks import AccountCb
+
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    app = build_app(database_url, fake_tg, x_server)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/new")
+        await fake_tg.wait_for_text(USER_ID, "Send the post")
+        fake_tg.user_message(USER_ID, "A post for X")
+        preview = await fake_tg.wait_for_text(USER_ID, "how the post will look")
+        fake_tg.press(USER_ID, preview, fake_tg.find_button(preview, "Schedule"))
+        picker = await fake_tg.wait_for_text(USER_ID, "Link one first")
+        # The picker's "link an X account" button (added to the picker by the targets screen).
+        fake_tg.press(USER_ID, picker, AccountCb(action="link", platform="x").pack())
+        await complete_x_link(fake_tg, x_server)
+        picker = await fake_tg.wait_for_text(USER_ID, "Where shall I publish")
+        assert "✅ X: @anna_codes" in button_texts(picker)
+    await app.engine.dispose()
