@@ -270,3 +270,16 @@ async def test_add_a_picture_for_instagram(sqlite_harness: Harness) -> None:
     assert any(m.get("caption") == "Morning coffee" for m in reply)
     assert "text card" not in texts(reply)
     assert len((await chat.data())["media"]) == 1
+
+
+async def test_caption_over_1024_is_previewed_safely_and_shortened(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    reply = await chat.send_photo(caption="long words " * 200)
+    assert "2200 of 1024" in texts(reply)
+    await chat.tap("Shorten to fit")
+    shortened = (await chat.data())["text"]
+    assert len(shortened) <= 1024
+    assert any(m.get("caption") == shortened for m in chat.sent()[-3:])
