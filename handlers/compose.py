@@ -23,6 +23,7 @@ from content.fitting import (
     FitResult,
     Problem,
     plain_text,
+    telegram_visible_length,
     truncate_visible,
 )
 from content.generator import Brief, ContentGenerator, GenerationError
@@ -49,6 +50,10 @@ from storage.repositories import TargetRepository
 router = Router(name="compose")
 
 ALBUM_LIMIT = 10
+# Previews of other platforms and of over-long posts are clipped so that the preview
+# message itself stays within Telegram's 4096 characters.
+PREVIEW_CLIP = 3500
+PREVIEW_THREAD_PARTS = 12
 TITLE_LIMIT = 256
 MAX_URL_BUTTONS = 8
 _BUTTON_LINE_RE = re.compile(r"^(?P<text>.+?)\s+[-—–|]\s+(?P<url>(?:https?|tg)://\S+)$")
@@ -153,12 +158,26 @@ async def preview_platforms(session: AsyncSession, user: User, data: dict[str, A
     return platforms or ["telegram"]
 
 
+def clipped(text: str, limit: int = PREVIEW_CLIP) -> str:
+    """Plain text shortened for display only: Telegram refuses to show what breaks a limit."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 async def send_telegram_view(message: Message, draft: Draft) -> None:
-    """The post exactly as the channel will receive it."""
+    """The post exactly as the channel will receive it. A post over Telegram's limits cannot
+    be shown as it is (Telegram would refuse it too): it is shown clipped, and the problem
+    is listed below it."""
     body = render_post_html(draft.title, draft.text)
+    length = telegram_visible_length(draft.title, draft.text)
     photos = [m for m in draft.media if m.get("kind") == "photo"]
     markup = url_buttons_markup((draft.options or {}).get("buttons"))
-    if len(photos) > 1:
+    caption_fits = length <= TELEGRAM_CAPTION_LIMIT
+    if photos and not caption_fits:
+        await message.answer_media_group(
+            [InputMediaPhoto(media=p["file_id"]) for p in photos[:ALBUM_LIMIT]]
+        )
+        await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))))
+    elif len(photos) > 1:
         await message.answer_media_group(
             [
                 InputMediaPhoto(media=p["file_id"], caption=body if i == 0 and body else None)
@@ -167,6 +186,8 @@ async def send_telegram_view(message: Message, draft: Draft) -> None:
         )
     elif photos:
         await message.answer_photo(photos[0]["file_id"], caption=body or None, reply_markup=markup)
+    elif length > TELEGRAM_TEXT_LIMIT:
+        await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))))
     else:
         await message.answer(body or "…", reply_markup=markup)
 
@@ -177,11 +198,12 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
     if platform == "x":
         if result.parts:
             body = "\n\n".join(
-                f"{i}. {html.escape(part)}" for i, part in enumerate(result.parts, 1)
+                f"{i}. {html.escape(part)}"
+                for i, part in enumerate(result.parts[:PREVIEW_THREAD_PARTS], 1)
             )
             header = _("X will get a thread of {n} posts:").format(n=len(result.parts))
         else:
-            body = html.escape(text)
+            body = html.escape(clipped(text))
             header = _("X will show ({length} of {limit}):").format(
                 length=result.length, limit=result.limit
             )
@@ -189,7 +211,7 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
     header = _("Instagram caption ({length} of {limit}):").format(
         length=result.length, limit=result.limit
     )
-    view = f"<b>{header}</b>\n{html.escape(text)}"
+    view = f"<b>{header}</b>\n{html.escape(clipped(text))}"
     if not pictures:
         view += "\n\n" + _(
             "🖼 Instagram needs a picture. I will make a text card from the post, or add "
@@ -230,7 +252,7 @@ async def send_preview(
     await message.answer(
         "\n".join(describe_problem(r) for r in problems)
         + "\n"
-        + _("Fix it: shorten it, split it into an X thread, or edit it."),
+        + _("Fix it with the buttons below, or send a new version."),
         reply_markup=keyboard,
     )
 

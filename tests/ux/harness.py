@@ -150,6 +150,28 @@ class Chat:
         return await self.harness.data(self.user_id)
 
 
+def check_telegram_limits(calls: list[Any]) -> None:
+    """What real Telegram would refuse (the fake is lenient): text over 4096 visible
+    characters, a caption over 1024, an alert over 200, a button label or data too long."""
+    from content.fitting import visible_text
+
+    for call in calls:
+        params = call.params
+        if call.method in ("sendMessage", "editMessageText"):
+            assert len(visible_text(str(params.get("text", "")))) <= 4096, call.method
+        if call.method == "sendPhoto" and params.get("caption"):
+            assert len(visible_text(str(params["caption"]))) <= 1024, call.method
+        if call.method == "sendMediaGroup":
+            for item in params.get("media", []):
+                assert len(visible_text(str(item.get("caption") or ""))) <= 1024, call.method
+        if call.method == "answerCallbackQuery" and params.get("show_alert") in (True, "true"):
+            assert len(str(params.get("text", ""))) <= 200, params.get("text")
+        markup = params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for button in row:
+                assert len(str(button.get("callback_data", "")).encode()) <= 64, button
+
+
 class Harness:
     def __init__(self, app: App, fake: FakeTelegram) -> None:
         self.app = app
@@ -161,11 +183,13 @@ class Harness:
 
     async def feed(self, body: dict[str, Any], user_id: int | None) -> list[dict[str, Any]]:
         before = len(self.fake.sent_to(user_id)) if user_id is not None else 0
+        calls_before = len(self.fake.calls)
         self._update_id += 1
         update = Update.model_validate(
             {"update_id": self._update_id, **body}, context={"bot": self.app.bot}
         )
         await self.app.dispatcher.feed_update(self.app.bot, update)
+        check_telegram_limits(self.fake.calls[calls_before:])
         return self.fake.sent_to(user_id)[before:] if user_id is not None else []
 
     def _key(self, user_id: int) -> Any:

@@ -257,3 +257,29 @@ async def test_text_sent_at_the_preview_is_the_next_version(sqlite_harness: Harn
     assert any(m.get("caption") == "Second caption" for m in reply)
     assert len((await chat.data())["media"]) == 1
     assert await chat.state() == NewPost.preview.state
+
+
+async def test_add_a_picture_for_instagram(sqlite_harness: Harness) -> None:
+    await link_targets(sqlite_harness, Platform.INSTAGRAM)
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    reply = await chat.send("Morning coffee")
+    assert "text card" in texts(reply)
+    await chat.tap("Add a picture")
+    reply = await chat.send_photo()
+    assert any(m.get("caption") == "Morning coffee" for m in reply)
+    assert "text card" not in texts(reply)
+    assert len((await chat.data())["media"]) == 1
+
+
+async def test_caption_over_1024_is_previewed_safely_and_shortened(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    reply = await chat.send_photo(caption="long words " * 200)
+    assert "2200 of 1024" in texts(reply)
+    await chat.tap("Shorten to fit")
+    shortened = (await chat.data())["text"]
+    assert len(shortened) <= 1024
+    assert any(m.get("caption") == shortened for m in chat.sent()[-3:])
