@@ -226,6 +226,8 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         grace=timedelta(
             seconds=max(settings.missed_grace_seconds, settings.auto_posting_interval)
         ),
+        retry_delay=timedelta(seconds=settings.rule_retry_delay),
+        max_retries=settings.rule_max_retries,
     )
     runners = [
         WorkerRunner(

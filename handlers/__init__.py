@@ -8,8 +8,12 @@ from aiogram import Router
 def build_root_router() -> Router:
     from handlers import common, errors, fallback, posts, targets
 
+    features = [errors.router, common.router, posts.router, targets.router]
     root = Router(name="root")
-    root.include_routers(errors.router, common.router, posts.router, targets.router)
     # The fallback must stay last: it answers whatever nobody else understood.
-    root.include_router(fallback.router)
+    for router in [*features, fallback.router]:
+        # Feature routers live at module level and so outlive one Dispatcher (tests and
+        # benchmarks build several apps per process); aiogram refuses a second parent.
+        router._parent_router = None
+        root.include_router(router)
     return root

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,10 @@ def _days_expr(days: Any) -> str:
     return ",".join(_CRON_DAYS[n - 1] for n in numbers)
 
 
-def build_trigger(schedule: Schedule) -> BaseTrigger:
-    zone = ZoneInfo(schedule.timezone)
+def build_trigger(schedule: Schedule, zone: tzinfo | None = None) -> BaseTrigger:
+    """The APScheduler trigger of `schedule`, in its own zone (or `zone`, to ask what the
+    schedule means on a clock without daylight saving)."""
+    zone = zone or _zone(schedule.timezone)
     config = schedule.config
     kind = schedule.schedule_type
     if kind in ("daily", "weekly"):
@@ -107,7 +109,7 @@ def next_run(
     one only. `previous` is the last fire time, used to recognise the repeat.
     """
     trigger = build_trigger(schedule)
-    zone = ZoneInfo(schedule.timezone)
+    zone = _zone(schedule.timezone)
     moment = after + timedelta(microseconds=1)
     last = previous
     for _ in range(1000):
@@ -115,6 +117,11 @@ def next_run(
         if fire is None:
             return None
         fire_utc = fire.astimezone(UTC)
+        moved = _gap_adjusted(schedule, fire_utc, zone)
+        if after < moved < fire_utc:
+            # A local time the spring change skipped fires at the first valid moment after
+            # it (03:00 for a skipped 02:30), not an hour of wall time later.
+            return moved
         if fire_utc <= after:
             moment = after + timedelta(microseconds=1)
             last = fire
@@ -125,6 +132,68 @@ def next_run(
             continue
         return fire_utc
     return None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError) as exc:
+        raise ScheduleError(f"unknown time zone {name!r}") from exc
+
+
+def _gap_adjusted(schedule: Schedule, fire_utc: datetime, zone: ZoneInfo) -> datetime:
+    """When `fire_utc` is APScheduler's stand-in for a local time that did not exist (it
+    shifts a skipped 02:30 to 03:30), the moment the clocks jumped; else `fire_utc`."""
+    if schedule.schedule_type == "interval":
+        return fire_utc  # elapsed time, not wall time: nothing is skipped
+    after_offset = fire_utc.astimezone(zone).utcoffset()
+    before_offset = (fire_utc - timedelta(hours=3)).astimezone(zone).utcoffset()
+    if after_offset is None or before_offset is None or after_offset <= before_offset:
+        return fire_utc
+    delta = after_offset - before_offset
+    wall = fire_utc.astimezone(zone).replace(tzinfo=None) - delta
+    if _exists(wall, zone):
+        return fire_utc  # a real local time that simply comes after the change
+    fixed = timezone(before_offset)
+    intended = wall.replace(tzinfo=fixed)
+    try:
+        check = build_trigger(schedule, fixed).get_next_fire_time(
+            None, intended - timedelta(microseconds=1)
+        )
+    except (ScheduleError, ValueError):
+        return fire_utc
+    if check is None or check.astimezone(UTC) != intended.astimezone(UTC):
+        return fire_utc
+    # The transition instant: the first second with the new offset.
+    low, high = fire_utc - timedelta(hours=3), fire_utc
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == after_offset:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    aware = wall.replace(tzinfo=zone)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def resolve_wall_time(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A local wall time as UTC: the first of a repeated time, and for a skipped time the
+    moment the clocks jumped forward."""
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if _exists(wall, zone):
+        second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        return min(first, second)
+    # Inside a gap: fold=1 maps to the earlier UTC instant, just before the jump... walk to it.
+    probe = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while not _exists(probe.astimezone(zone).replace(tzinfo=None), zone) or (
+        probe.astimezone(zone).replace(tzinfo=None) < wall
+    ):
+        probe += timedelta(minutes=1)
+    return probe.replace(second=0, microsecond=0)
 
 
 def _repeats_wall_time(value: datetime, zone: ZoneInfo) -> bool:
@@ -155,7 +224,44 @@ def next_runs(schedule: Schedule, after: datetime, count: int = 5) -> list[datet
     return runs
 
 
-def validate_schedule(schedule: Schedule) -> None:
+def validate_schedule(schedule: Schedule, now: datetime | None = None) -> None:
     build_trigger(schedule)
-    if next_run(schedule, datetime.now(UTC)) is None:
+    if next_run(schedule, now or datetime.now(UTC)) is None:
         raise ScheduleError("this schedule never fires")
+
+
+# ---------- quiet hours ----------
+
+
+def parse_quiet_hours(quiet: Mapping[str, Any] | None) -> tuple[time, time] | None:
+    """`{"start": "22:00", "end": "08:00"}` → (22:00, 08:00); empty or equal → None."""
+    if not quiet or not quiet.get("start") or not quiet.get("end"):
+        return None
+    start = time(*parse_hhmm(str(quiet["start"])))
+    end = time(*parse_hhmm(str(quiet["end"])))
+    return None if start == end else (start, end)
+
+
+def quiet_hours_end(
+    moment: datetime, quiet: Mapping[str, Any] | None, timezone_name: str
+) -> datetime | None:
+    """When `moment` falls inside the quiet hours (local to `timezone_name`, possibly across
+    midnight), the UTC moment they end; otherwise None."""
+    window = parse_quiet_hours(quiet)
+    if window is None:
+        return None
+    start, end = window
+    zone = _zone(timezone_name)
+    local = moment.astimezone(zone)
+    now = local.time().replace(tzinfo=None)
+    end_day: date = local.date()
+    if start < end:
+        inside = start <= now < end
+    else:
+        inside = now >= start or now < end
+        if now >= start:
+            end_day = local.date() + timedelta(days=1)
+    if not inside:
+        return None
+    resolved = resolve_wall_time(datetime.combine(end_day, end), zone)
+    return resolved if resolved > moment else None

@@ -54,7 +54,16 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, echo=echo, **kwargs)
+    parsed = make_url(url)
+    schema = parsed.query.get("schema")
+    if schema:
+        # `?schema=name` keeps this app's tables in their own PostgreSQL schema (a shared
+        # database, or one schema per test); asyncpg takes it as a server setting.
+        parsed = parsed.difference_update_query(["schema"])
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["server_settings"] = {"search_path": str(schema)}
+        kwargs["connect_args"] = connect_args
+    return create_async_engine(parsed, echo=echo, **kwargs)
 
 
 def _disable_pysqlite_autobegin(engine: AsyncEngine) -> None:

@@ -736,7 +736,7 @@ class RuleRepository:
             .order_by(AutoPostingRule.next_execution_at)
             .limit(limit)
         )
-        return [(r[0], r[1]) for r in rows.all()]
+        return [(r[0], r[1]) for r in rows.all() if r[1] is not None]
 
     async def claim(
         self, rule_id: int, expected_next: datetime, new_next: datetime | None, now: datetime

@@ -77,7 +77,7 @@ async def _drop_pg_schema(dsn: str, schema: str) -> None:
 
 def pg_url_with_schema(base: str, schema: str) -> str:
     separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    return f"{base}{separator}schema={schema}"
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +106,9 @@ async def database(kind: str, tmp_path: Path) -> AsyncIterator[tuple[str, AsyncE
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, AsyncEngine]]:
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, AsyncEngine]]:
     async with database(request.param, tmp_path) as value:
         yield value
 
