@@ -54,7 +54,7 @@ def system_prompt(brief: Brief) -> str:
     if brief.platform == "telegram":
         return (
             f"{common} The post is for a Telegram channel. Format it with Telegram HTML only: "
-            "<b>, <i>, <u>, <s>, <a href=\"...\">, <code>, <pre>, <blockquote>. Do not use "
+            '<b>, <i>, <u>, <s>, <a href="...">, <code>, <pre>, <blockquote>. Do not use '
             "Markdown or any other tag (no <p>, <br>, <h1>, <ul>); separate paragraphs with a "
             f"blank line. Keep it under {TELEGRAM_TARGET} characters."
         )

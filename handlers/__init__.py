@@ -6,9 +6,9 @@ from aiogram import Router
 
 
 def build_root_router() -> Router:
-    from handlers import common, errors, fallback, posts, targets
+    from handlers import common, errors, fallback, posts, rules, targets
 
-    features = [errors.router, common.router, posts.router, targets.router]
+    features = [errors.router, common.router, posts.router, targets.router, rules.router]
     root = Router(name="root")
     # The fallback must stay last: it answers whatever nobody else understood.
     for router in [*features, fallback.router]:

@@ -23,8 +23,9 @@ async def fake_ai() -> AsyncIterator[FakeOpenAI]:
 
 @pytest.fixture
 async def ai_generator(fake_ai: FakeOpenAI) -> AsyncIterator[OpenAIGenerator]:
-    client = AsyncOpenAI(api_key="sk-test-secret", base_url=fake_ai.base_url, timeout=0.5,
-                         max_retries=0)
+    client = AsyncOpenAI(
+        api_key="sk-test-secret", base_url=fake_ai.base_url, timeout=0.5, max_retries=0
+    )
     generator = OpenAIGenerator(client, "fake-model", secret="sk-test-secret")
     try:
         yield generator

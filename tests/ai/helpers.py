@@ -78,7 +78,9 @@ async def all_posts(session_factory: SessionFactory) -> list[ScheduledPost]:
     from sqlalchemy import select
 
     async with session_factory() as session:
-        return list((await session.scalars(select(ScheduledPost).order_by(ScheduledPost.id))).all())
+        return list(
+            (await session.scalars(select(ScheduledPost).order_by(ScheduledPost.id))).all()
+        )
 
 
 async def all_contents(session_factory: SessionFactory) -> list[Content]:

@@ -131,7 +131,10 @@ async def test_transient_generation_failure_is_recorded_and_retried_next_run(
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     worker = rules_worker(
-        session_factory, clock, ai_generator, notifier=notifier,
+        session_factory,
+        clock,
+        ai_generator,
+        notifier=notifier,
         retry_delay=timedelta(minutes=5),
     )
     fake_ai.fail_next(kind, status=status, delay=2.0)
@@ -171,8 +174,12 @@ async def test_retries_are_bounded_and_never_double_the_next_slot(
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     worker = rules_worker(
-        session_factory, clock, ai_generator, notifier=notifier,
-        retry_delay=timedelta(minutes=5), max_retries=2,
+        session_factory,
+        clock,
+        ai_generator,
+        notifier=notifier,
+        retry_delay=timedelta(minutes=5),
+        max_retries=2,
     )
     fake_ai.fail_next("status", status=503, times=10)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
@@ -242,8 +249,12 @@ async def test_no_ai_configured_fails_with_a_clear_reason_and_fixed_text_still_w
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     ai_rule = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     text_rule = await create_rule(
-        session_factory, clock, [target_id], timezone=MSK,
-        name="Plain", content_config={"text": "<b>Good morning</b>"},
+        session_factory,
+        clock,
+        [target_id],
+        timezone=MSK,
+        name="Plain",
+        content_config={"text": "<b>Good morning</b>"},
     )
     worker = AutoPostingWorker(session_factory, clock=clock, notifier=notifier)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))

@@ -64,7 +64,9 @@ class FakeOpenAI:
         """The next answers, in order; after them `default_reply` (or an echo) answers."""
         self.replies.extend(texts)
 
-    def fail_next(self, kind: str, *, status: int = 500, times: int = 1, delay: float = 5.0) -> None:
+    def fail_next(
+        self, kind: str, *, status: int = 500, times: int = 1, delay: float = 5.0
+    ) -> None:
         self._faults.extend(Misbehaviour(kind, status, delay) for _ in range(times))
 
     # ---------- what a test reads ----------
