@@ -275,6 +275,9 @@ class AutoPostingWorker:
                     completion_tokens=item.generated.completion_tokens,
                 )
                 content.variants = variants
+                # The worker's clock, not the database's: the daily cap and the monthly
+                # budget count contents by this time.
+                content.created_at = now
                 if item.duplicate_of is not None:
                     flagged = item
                     continue

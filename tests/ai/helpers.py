@@ -93,4 +93,4 @@ async def all_contents(session_factory: SessionFactory) -> list[Content]:
 def at(zone: str, *args: int) -> datetime:
     from zoneinfo import ZoneInfo
 
-    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[arg-type, misc]

@@ -16,7 +16,7 @@ from bot.factory import App, create_app
 from handlers.rules_ui import ApprovalCb, RulesCb
 from services.clock import ManualClock
 from storage.db import upgrade_database
-from storage.models import AutoPostingRule, Content, PostStatus, ScheduledPost
+from storage.models import AutoPostingRule, PostStatus, ScheduledPost
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings, polling
@@ -128,9 +128,12 @@ async def test_back_and_cancel_work_in_the_rule_dialog(
     step = await chat.say("<b>Monday</b> digest is out", "Step 4 of 5")
     step = await chat.tap(step, "Cancel", "Cancelled")
     assert await rules_of(running) == []
-    assert await running.dispatcher.storage.get_state(  # type: ignore[call-arg]
-        key=_key(running, USER_ID)
-    ) is None
+    assert (
+        await running.dispatcher.storage.get_state(  # type: ignore[call-arg]
+            key=_key(running, USER_ID)
+        )
+        is None
+    )
 
 
 def _key(app: App, user_id: int) -> Any:
