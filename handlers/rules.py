@@ -58,7 +58,7 @@ from handlers.rules_ui import (
 )
 from handlers.rules_ui import confirm_rule_keyboard as confirm_keyboard
 from platforms.telegram import render_post_html
-from services.clock import Clock
+from services.clock import Clock, SystemClock
 from services.notify import Waker
 from services.rules import (
     ApprovalDraft,
@@ -71,7 +71,12 @@ from services.rules import (
 from services.schedule import Schedule, ScheduleError, parse_hhmm, validate_schedule
 from storage.db import SessionFactory
 from storage.models import AutoPostingRule, User
-from storage.repositories import PostRepository, TargetRepository
+from storage.repositories import (
+    PostRepository,
+    RuleRepository,
+    TargetRepository,
+    UserRepository,
+)
 
 log = logging.getLogger("handlers.rules")
 
@@ -162,7 +167,7 @@ def data_from_rule(rule: AutoPostingRule) -> dict[str, Any]:
 
 
 async def show_rules_list(message: Message, session: AsyncSession, user: User) -> None:
-    rules = await RuleService(session, _NoClock()).list(user.id)
+    rules = await RuleRepository(session).list_for_owner(user.id)
     if not rules:
         text = _(
             "No auto-posting rules yet. A rule writes and publishes posts by itself on a "
@@ -180,15 +185,6 @@ async def show_rules_list(message: Message, session: AsyncSession, user: User) -
                 lines.append(_("⏸ {name} — paused").format(name=escape(rule.name)))
         text = "\n".join(lines)
     await message.answer(text, reply_markup=rules_list_keyboard(rules))
-
-
-class _NoClock:
-    """Listing needs no time; RuleService wants a clock all the same."""
-
-    def now(self) -> Any:
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC)
 
 
 @router.message(Command("rules"))
@@ -1181,24 +1177,20 @@ class RulesNotifier(TelegramNotifier):
     """TelegramNotifier whose approval request carries the exact draft and its buttons."""
 
     async def approval_requested(self, owner_id: int, rule_id: int, post_ids: list[int]) -> None:
-        from services.clock import SystemClock
-
         content_ids: list[int] = []
         async with self.session_factory() as session:
             for post_id in post_ids:
                 post = await PostRepository(session).get_for_owner(owner_id, post_id)
                 if post is not None and post.content_id not in content_ids:
                     content_ids.append(post.content_id)
+            owner = await UserRepository(session).get(owner_id)
+        timezone = owner.timezone if owner else "UTC"
         language = await self._language(owner_id)
         for content_id in content_ids:
             async with self.session_factory() as session:
                 draft = await ApprovalService(session, SystemClock()).load(owner_id, content_id)
-                from storage.repositories import UserRepository
-
-                owner = await UserRepository(session).get(owner_id)
             if draft is None:
                 continue
-            timezone = owner.timezone if owner else "UTC"
             try:
                 with self.i18n.context(), self.i18n.use_locale(language):
                     await send_approval_draft(self.bot, owner_id, draft, timezone)

@@ -100,7 +100,7 @@ async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
     assert rule.content_config == {"description": "Создай пост о технологиях"}
     assert rule.timezone == MSK and not rule.approval_required
     assert rule.next_execution_at == at(MSK, 2026, 12, 1, 12, 5)
-    assert chat.taps == 10
+    assert chat.taps == 10  # nine taps, plus one for the optional dry run
 
 
 async def test_back_and_cancel_work_in_the_rule_dialog(
@@ -199,13 +199,13 @@ async def test_forged_rule_and_draft_buttons_of_another_user_are_refused(
     before = await load_rule(running.session_factory, rule_id)
 
     boris = Chat(fake_tg, OTHER_USER_ID)
-    own = await boris.say("/rules", "rules")
+    own = await boris.say("/rules", "автопостинга")  # Boris speaks Russian
     for action in ("view", "pause", "resume", "run", "dry", "edit", "delete", "delete_yes"):
         alert = await boris.tap_data(own, RulesCb(action=action, rule_id=rule_id).pack())
-        assert "not yours" in alert, action
+        assert "Это правило не ваше" in alert, action
     for action in ("approve", "edit", "regen", "skip"):
         alert = await boris.tap_data(own, ApprovalCb(action=action, content_id=1).pack())
-        assert "not yours" in alert, action
+        assert "Этот черновик не ваш" in alert, action
 
     after = await load_rule(running.session_factory, rule_id)
     assert (after.is_active, after.next_execution_at, after.name) == (
@@ -242,3 +242,33 @@ async def test_no_ai_configured_hides_ai_and_fixed_text_rules_still_work(
         with pytest.raises(AssertionError):
             fake_tg.find_button(step, "AI writes it")
         await chat.tap(step, "Fixed text", "Send the text")
+
+
+async def test_create_the_seed_rule_by_chat_in_russian(
+    running: App, fake_tg: FakeTelegram, fake_ai: FakeOpenAI
+) -> None:
+    await seed_user_and_channel(running.session_factory, timezone=MSK, language="ru")
+    chat = Chat(fake_tg, USER_ID)
+    listing = await chat.say("/rules", "Правил автопостинга пока нет")
+    step = await chat.tap(listing, "Новое правило", "Шаг 1 из 5")
+    step = await chat.say("Тестовое правило", "Шаг 2 из 5")
+    step = await chat.tap(step, "Ежедневно", "В какое время?")
+    step = await chat.say("12:05", "По каким дням?")
+    assert "✅ Пн" in str(step["reply_markup"])
+    step = await chat.tap(step, "Готово", "Шаг 3 из 5")
+    step = await chat.tap(step, "Пишет ИИ", "О чём писать ИИ?")
+    step = await chat.say("Создай пост о технологиях", "Какой стиль?")
+    step = await chat.tap(step, "Пропустить", "Шаг 4 из 5")
+    await chat.toggle(step, "Tech news")
+    step = await chat.tap(step, "Готово", "Шаг 5 из 5")
+    confirm = await chat.tap(step, "Публиковать сразу", "Проверьте новое правило")
+    assert "каждый день в 12:05 (Europe/Moscow)" in confirm["text"]
+    assert confirm["text"].count("• Вт 2026-12-01 12:05") == 1
+    assert len(re.findall(r"• \w\w 2026-12-0\d 12:05", confirm["text"])) == 5
+    await chat.tap(confirm, "Сохранить правило", "Правило сохранено")
+    view = await chat.expect("Следующий запуск: Вт 2026-12-01 12:05")
+    assert "Запусков: 0 · успешно: 0 · ошибок: 0" in view["text"]
+    (rule,) = await rules_of(running)
+    assert rule.content_config == {"description": "Создай пост о технологиях"}
+    assert fake_ai.requests == []
+    assert chat.taps == 9  # plus four typed answers: name, time, topic (and /rules)
