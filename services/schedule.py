@@ -53,9 +53,12 @@ def _days_expr(days: Any) -> str:
     return ",".join(_CRON_DAYS[n - 1] for n in numbers)
 
 
-def build_trigger(schedule: Schedule, zone: tzinfo | None = None) -> BaseTrigger:
+def build_trigger(
+    schedule: Schedule, zone: tzinfo | None = None, anchor: datetime | None = None
+) -> BaseTrigger:
     """The APScheduler trigger of `schedule`, in its own zone (or `zone`, to ask what the
-    schedule means on a clock without daylight saving)."""
+    schedule means on a clock without daylight saving). An interval without a start date
+    counts from `anchor` (else APScheduler would count from the real time of the call)."""
     zone = zone or _zone(schedule.timezone)
     config = schedule.config
     kind = schedule.schedule_type
@@ -82,7 +85,7 @@ def build_trigger(schedule: Schedule, zone: tzinfo | None = None) -> BaseTrigger
         if hours * 60 + minutes < 1:
             raise ScheduleError("an interval must be at least one minute")
         start = config.get("start_date")
-        start_date = datetime.fromisoformat(start) if isinstance(start, str) else None
+        start_date = datetime.fromisoformat(start) if isinstance(start, str) else anchor
         return IntervalTrigger(hours=hours, minutes=minutes, timezone=zone, start_date=start_date)
     if kind == "cron":
         expression = str(config.get("expression", "")).strip()
@@ -108,7 +111,7 @@ def next_run(
     When clocks go back, a local time such as 02:30 happens twice; a rule fires at the first
     one only. `previous` is the last fire time, used to recognise the repeat.
     """
-    trigger = build_trigger(schedule)
+    trigger = build_trigger(schedule, anchor=previous or after)
     zone = _zone(schedule.timezone)
     moment = after + timedelta(microseconds=1)
     last = previous

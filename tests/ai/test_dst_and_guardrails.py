@@ -190,13 +190,21 @@ async def test_daily_cap_limits_posts_per_local_day(
         daily_cap=2,
     )
     worker = AutoPostingWorker(session_factory, generator=ai_generator, clock=clock)
-    await simulate(worker, session_factory, clock, rule_id, at(MSK, 2026, 12, 3, 0, 0))
+    await simulate(worker, session_factory, clock, rule_id, at(MSK, 2026, 12, 2, 22, 0))
     zone = ZoneInfo(MSK)
     per_day = Counter(
         p.scheduled_time.astimezone(zone).strftime("%m-%d")
         for p in await all_posts(session_factory)
     )
     assert per_day == {"12-01": 2, "12-02": 2}
+    local = sorted(p.scheduled_time.astimezone(zone) for p in await all_posts(session_factory))
+    # Every 3 hours from the rule's creation at midnight; the rest of each day is capped.
+    assert [t.strftime("%d %H:%M") for t in local] == [
+        "01 03:00",
+        "01 06:00",
+        "02 00:00",
+        "02 03:00",
+    ]
 
 
 async def test_monthly_token_budget_stops_generation_and_tells_the_owner_once(
