@@ -30,6 +30,7 @@ from handlers.callbacks import MenuCb, NavCb
 from handlers.notifications import TelegramNotifier
 from handlers.render import platform_label, target_label
 from handlers.rules_ui import (
+    DAILY_CAPS,
     STYLE_PROMPTS,
     ApprovalCb,
     ApprovalEdit,
@@ -43,6 +44,7 @@ from handlers.rules_ui import (
     delete_keyboard,
     describe_mode,
     hours_keyboard,
+    limits_keyboard,
     local_moment,
     mode_keyboard,
     policy_keyboard,
@@ -1035,6 +1037,129 @@ async def on_rule_edit(
         await show_confirm(message, state, session, db_user, clock)
 
 
+# ---------- limits (guardrails) ----------
+
+
+async def show_limits(message: Message, state: FSMContext) -> None:
+    await state.set_state(RuleWizard.limits)
+    await message.answer(
+        _(
+            "Limits keep a rule polite: at most so many posts a day, no posts during quiet "
+            "hours (they wait until the quiet hours end), and a monthly cap on AI tokens. "
+            "Tap to change."
+        ),
+        reply_markup=limits_keyboard(await state.get_data()),
+    )
+
+
+@router.callback_query(RuleWizard.confirm, RuleWizCb.filter(F.action == "limits"))
+async def on_rule_limits(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await show_limits(message, state)
+
+
+@router.callback_query(RuleWizard.limits, RuleWizCb.filter(F.action == "cap"))
+async def on_rule_cap(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    current = data.get("daily_cap")
+    index = DAILY_CAPS.index(current) if current in DAILY_CAPS else 0
+    await state.update_data(daily_cap=DAILY_CAPS[(index + 1) % len(DAILY_CAPS)])
+    await query.answer()
+    if (message := _message(query)) is not None:
+        try:
+            await message.edit_reply_markup(reply_markup=limits_keyboard(await state.get_data()))
+        except TelegramBadRequest:
+            await show_limits(message, state)
+
+
+@router.callback_query(RuleWizard.limits, RuleWizCb.filter(F.action == "quiet"))
+async def on_rule_quiet(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(RuleWizard.quiet)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(
+            _(
+                "Send quiet hours in your time zone as <code>22:00-08:00</code>, or "
+                "<code>off</code> for none."
+            ),
+            reply_markup=_nav_only(),
+        )
+
+
+QUIET_RE = re.compile(r"^\s*(\d{1,2}[:.]\d{2})\s*[-–—]\s*(\d{1,2}[:.]\d{2})\s*$")
+OFF_WORDS = {"off", "no", "none", "0", "-", "нет", "выкл", "без"}
+
+
+@router.message(RuleWizard.quiet, F.text)
+async def on_rule_quiet_text(message: Message, state: FSMContext) -> None:
+    text = (message.text or "").strip().lower()
+    if text in OFF_WORDS:
+        await state.update_data(quiet_hours={})
+        await show_limits(message, state)
+        return
+    match = QUIET_RE.match(text)
+    try:
+        if match is None:
+            raise ScheduleError("format")
+        start, end = (parse_hhmm(part.replace(".", ":")) for part in match.groups())
+        if start == end:
+            raise ScheduleError("empty")
+    except ScheduleError:
+        await message.answer(
+            _("I could not read that. Send it as 22:00-08:00, or off."),
+            reply_markup=_nav_only(),
+        )
+        return
+    await state.update_data(
+        quiet_hours={
+            "start": f"{start[0]:02d}:{start[1]:02d}",
+            "end": f"{end[0]:02d}:{end[1]:02d}",
+        }
+    )
+    await show_limits(message, state)
+
+
+@router.callback_query(RuleWizard.limits, RuleWizCb.filter(F.action == "budget"))
+async def on_rule_budget(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(RuleWizard.budget)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(
+            _(
+                "How many AI tokens may this rule use per month? A post takes about 500–1500. "
+                "Send a number, or <code>off</code> for no limit."
+            ),
+            reply_markup=_nav_only(),
+        )
+
+
+@router.message(RuleWizard.budget, F.text)
+async def on_rule_budget_text(message: Message, state: FSMContext) -> None:
+    text = (message.text or "").strip().lower().replace(" ", "").replace("_", "")
+    if text in OFF_WORDS:
+        await state.update_data(monthly_token_budget=None)
+        await show_limits(message, state)
+        return
+    if not text.isdigit() or not 1 <= int(text) <= 100_000_000:
+        await message.answer(
+            _("Send a whole number of tokens, for example 30000, or off."),
+            reply_markup=_nav_only(),
+        )
+        return
+    await state.update_data(monthly_token_budget=int(text))
+    await show_limits(message, state)
+
+
+@router.callback_query(RuleWizard.limits, RuleWizCb.filter(F.action == "limits_done"))
+async def on_rule_limits_done(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User, clock: Clock
+) -> None:
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await show_confirm(message, state, session, db_user, clock)
+
+
 # ---------- Back, and text where buttons are expected ----------
 
 
@@ -1052,6 +1177,9 @@ BACK: dict[State, str] = {
     RuleWizard.mode: "targets",
     RuleWizard.policy: "mode",
     RuleWizard.confirm: "mode",
+    RuleWizard.limits: "confirm",
+    RuleWizard.quiet: "limits",
+    RuleWizard.budget: "limits",
 }
 
 
@@ -1120,6 +1248,12 @@ async def on_rule_back(
         return
     await query.answer()
     if (message := _message(query)) is None:
+        return
+    if step == "confirm":
+        await show_confirm(message, state, session, db_user, clock)
+        return
+    if step == "limits":
+        await show_limits(message, state)
         return
     if (await state.get_data()).get("single") and current != RuleWizard.days.state:
         await show_confirm(message, state, session, db_user, clock)

@@ -54,6 +54,9 @@ class RuleWizard(StatesGroup):
     mode = State()
     policy = State()
     confirm = State()
+    limits = State()
+    quiet = State()
+    budget = State()
 
 
 class ApprovalEdit(StatesGroup):
@@ -215,7 +218,47 @@ def confirm_rule_keyboard() -> InlineKeyboardMarkup:
     kb.button(text=_("✏️ Content"), callback_data=RuleWizCb(action="part", value="content"))
     kb.button(text=_("✏️ Targets"), callback_data=RuleWizCb(action="part", value="targets"))
     kb.button(text=_("✏️ Publishing"), callback_data=RuleWizCb(action="part", value="mode"))
-    return with_nav(kb, 2, 3, 2)
+    kb.button(text=_("🛡 Limits"), callback_data=RuleWizCb(action="limits"))
+    return with_nav(kb, 2, 3, 3)
+
+
+DAILY_CAPS = (None, 1, 2, 3, 5, 10)
+
+
+def limits_keyboard(data: Mapping[str, Any]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    cap = data.get("daily_cap")
+    kb.button(
+        text=_("Posts per day: {cap}").format(cap=cap or _("no limit")),
+        callback_data=RuleWizCb(action="cap"),
+    )
+    kb.button(
+        text=_("Quiet hours: {hours}").format(hours=describe_quiet(data.get("quiet_hours"))),
+        callback_data=RuleWizCb(action="quiet"),
+    )
+    budget = data.get("monthly_token_budget")
+    kb.button(
+        text=_("AI tokens per month: {budget}").format(budget=budget or _("no limit")),
+        callback_data=RuleWizCb(action="budget"),
+    )
+    kb.button(text=_("Done ➡️"), callback_data=RuleWizCb(action="limits_done"))
+    return with_nav(kb, 1, 1, 1, 1)
+
+
+def describe_quiet(quiet: Any) -> str:
+    if isinstance(quiet, Mapping) and quiet.get("start") and quiet.get("end"):
+        return f"{quiet['start']}–{quiet['end']}"
+    return _("none")
+
+
+def describe_limits(data: Mapping[str, Any]) -> str:
+    return _(
+        "Limits: {cap} posts a day · quiet hours {quiet} · {budget} AI tokens a month"
+    ).format(
+        cap=data.get("daily_cap") or "∞",
+        quiet=describe_quiet(data.get("quiet_hours")),
+        budget=data.get("monthly_token_budget") or "∞",
+    )
 
 
 def approval_keyboard(content_id: int) -> InlineKeyboardMarkup:
@@ -314,6 +357,7 @@ def rule_summary(
         _("Publishing: {mode}").format(
             mode=describe_mode(bool(data.get("approval")), str(data.get("policy", "skip")))
         ),
+        describe_limits(data),
         "",
         _("Next runs ({zone}):").format(zone=timezone),
     ]
@@ -337,6 +381,13 @@ def rule_details(rule: AutoPostingRule, timezone: str) -> str:
         _("Publishing: {mode}").format(
             mode=describe_mode(rule.approval_required, rule.approval_policy)
         ),
+        describe_limits(
+            {
+                "daily_cap": rule.daily_cap,
+                "quiet_hours": rule.quiet_hours,
+                "monthly_token_budget": rule.monthly_token_budget,
+            }
+        ),
         "",
         _("Runs: {runs} · successes: {ok} · failures: {failed}").format(
             runs=rule.executions_count, ok=rule.success_count, failed=rule.failure_count
@@ -358,11 +409,14 @@ def schedule_config(data: Mapping[str, Any]) -> dict[str, Any]:
     kind = data.get("stype")
     if kind in ("daily", "weekly"):
         config: dict[str, Any] = {"times": list(data.get("times") or [])}
-        days = sorted(int(d) for d in data.get("days") or [])
+        days = sorted(int(d) for d in data.get("days") or [] if str(d).isdigit())
         config["days_of_week"] = days or [1, 2, 3, 4, 5, 6, 7]
         return config
     if kind == "interval":
-        return {"hours": int(data.get("hours") or 1)}
+        try:
+            return {"hours": max(1, int(data.get("hours") or 1))}
+        except (TypeError, ValueError):
+            return {"hours": 1}
     if kind == "cron":
         return {"expression": str(data.get("cron") or "")}
     return {}

@@ -169,6 +169,19 @@ async def test_rule_list_pause_resume_run_now_edit_and_delete(
     step = await chat.tap(confirm, "✏️ Publishing", "Step 5 of 5")
     step = await chat.tap(step, "approve", "If you have not answered")
     confirm = await chat.tap(step, "Publish it anyway", "Edit the rule")
+    limits = await chat.tap(confirm, "Limits", "Limits keep a rule polite")
+    await chat.toggle(limits, "Posts per day: no limit")
+    await chat.toggle(limits, "Posts per day")
+    limits = fake_tg.last_message_with_button(USER_ID, "Posts per day: 2")
+    await chat.tap(limits, "Quiet hours: none", "Send quiet hours")
+    await chat.say("22-08", "could not read that")
+    limits = await chat.say("22:00 - 08:00", "Limits keep a rule polite")
+    await chat.tap(limits, "AI tokens per month", "How many AI tokens")
+    limits = await chat.say("30 000", "Limits keep a rule polite")
+    confirm = await chat.tap(limits, "Done", "Edit the rule")
+    assert "Limits: 2 posts a day · quiet hours 22:00–08:00 · 30000 AI tokens a month" in (
+        confirm["text"]
+    )
     await chat.tap(confirm, "Save the rule", "The rule is saved")
     rule = await load_rule(running.session_factory, rule_id)
     assert (rule.name, rule.approval_required, rule.approval_policy) == (
@@ -177,6 +190,11 @@ async def test_rule_list_pause_resume_run_now_edit_and_delete(
         "publish",
     )
     assert rule.content_config["description"] == "Создай пост о технологиях"
+    assert (rule.daily_cap, rule.quiet_hours, rule.monthly_token_budget) == (
+        2,
+        {"start": "22:00", "end": "08:00"},
+        30000,
+    )
 
     view = await chat.expect("Next run:")
     ask = await chat.tap(view, "Delete", "Delete the rule")
