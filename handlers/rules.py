@@ -109,6 +109,9 @@ def rule_error_text(error: RuleError) -> str:
         "paused": _("The rule is paused. Resume it first."),
         "not_found": _("This rule is not yours or no longer exists."),
         "not_waiting": _("This draft was already decided."),
+        "over_budget": _("The rule used up its AI tokens for this month ({detail}).").format(
+            detail=error.detail
+        ),
         "does_not_fit": _("The text is too long for {platforms}.").format(platforms=error.detail),
     }
     return texts.get(error.code, _("That did not work. Try again."))

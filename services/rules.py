@@ -492,6 +492,15 @@ class ApprovalService:
             raise RuleError("not_waiting")
         if found.rule is None:
             raise RuleError("not_found")
+        budget = found.rule.monthly_token_budget
+        if budget:
+            from storage.repositories import ContentRepository
+
+            used = await ContentRepository(self.session).tokens_for_rule_since(
+                found.rule.id, month_start(self.clock.now(), found.rule.timezone)
+            )
+            if used >= budget:
+                raise RuleError("over_budget", f"{used} / {budget}")
         platform = found.posts[0][1].platform if found.posts else "telegram"
         user = await UserRepository(self.session).get(owner_id)
         recent = [found.content.text, *await self.runs.recent_texts(found.rule.id)]

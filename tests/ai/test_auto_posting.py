@@ -294,3 +294,37 @@ async def test_worker_survives_a_rule_with_a_broken_schedule(
 def test_clock_helper_is_aware() -> None:
     assert at(MSK, 2026, 1, 1).utcoffset() == timedelta(hours=3)
     assert datetime(2026, 1, 1, tzinfo=UTC) == at("UTC", 2026, 1, 1)
+
+
+async def test_one_text_per_platform_each_fitted_to_its_platform(
+    session_factory: SessionFactory, fake_ai: FakeOpenAI, ai_generator: OpenAIGenerator
+) -> None:
+    from storage.repositories import TargetRepository
+
+    clock = ManualClock(at(MSK, 2026, 12, 1, 12, 0))
+    telegram = await seed_user_and_channel(session_factory, timezone=MSK)
+    async with session_factory() as session, session.begin():
+        x = await TargetRepository(session).link(USER_ID, "x", "42", "Anna on X", "anna")
+        x_id = x.id
+    await create_rule(
+        session_factory,
+        clock,
+        [telegram, x_id],
+        timezone=MSK,
+        content_config={"description": "Технологии", "x_thread": True},
+    )
+    long_answer = "<b>Заголовок</b> " + "Квантовые компьютеры становятся ближе. " * 20
+    fake_ai.reply_with(long_answer, long_answer)
+    clock.set(at(MSK, 2026, 12, 1, 12, 5))
+    report = await rules_worker(session_factory, clock, ai_generator).run_once()
+    assert report.succeeded == 1
+    tg_content, x_content = await all_contents(session_factory)
+    assert tg_content.text.startswith("<b>Заголовок</b>")
+    assert "<b>" not in x_content.text and x_content.text.startswith("Заголовок")
+    posts = await all_posts(session_factory)
+    assert [(p.platform, p.content_id, p.options) for p in posts] == [
+        ("telegram", tg_content.id, {}),
+        ("x", x_content.id, {"x_thread": True}),
+    ]
+    systems = fake_ai.system_prompts()
+    assert "Telegram" in systems[0] and "thread for X" in systems[1]

@@ -179,8 +179,9 @@ async def test_rule_list_pause_resume_run_now_edit_and_delete(
     await chat.tap(limits, "AI tokens per month", "How many AI tokens")
     limits = await chat.say("30 000", "Limits keep a rule polite")
     confirm = await chat.tap(limits, "Done", "Edit the rule")
-    assert "Limits: 2 posts a day · quiet hours 22:00–08:00 · 30000 AI tokens a month" in (
-        confirm["text"]
+    assert (
+        "Limits: 2 posts a day · quiet hours 22:00–08:00 · 30000 AI tokens a month"
+        in (confirm["text"])
     )
     await chat.tap(confirm, "Save the rule", "The rule is saved")
     rule = await load_rule(running.session_factory, rule_id)
