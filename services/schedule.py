@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,13 +53,11 @@ def _days_expr(days: Any) -> str:
     return ",".join(_CRON_DAYS[n - 1] for n in numbers)
 
 
-def build_trigger(
-    schedule: Schedule, zone: tzinfo | None = None, anchor: datetime | None = None
-) -> BaseTrigger:
-    """The APScheduler trigger of `schedule`, in its own zone (or `zone`, to ask what the
-    schedule means on a clock without daylight saving). An interval without a start date
-    counts from `anchor` (else APScheduler would count from the real time of the call)."""
-    zone = zone or _zone(schedule.timezone)
+def build_trigger(schedule: Schedule, anchor: datetime | None = None) -> BaseTrigger:
+    """The APScheduler trigger of `schedule` in its own zone. An interval without a start
+    date counts from `anchor` (else APScheduler would count from the real time of the call,
+    which a test clock or a restart would not reproduce)."""
+    zone = _zone(schedule.timezone)
     config = schedule.config
     kind = schedule.schedule_type
     if kind in ("daily", "weekly"):
@@ -109,7 +107,9 @@ def next_run(
     """The first fire time strictly after `after`, in UTC.
 
     When clocks go back, a local time such as 02:30 happens twice; a rule fires at the first
-    one only. `previous` is the last fire time, used to recognise the repeat.
+    one only. `previous` is the last fire time, used to recognise the repeat. When clocks go
+    forward, a skipped local time fires at the next valid moment as APScheduler defines it:
+    the same wall time shifted by the jump (02:30 → 03:30), still exactly once that day.
     """
     trigger = build_trigger(schedule, anchor=previous or after)
     zone = _zone(schedule.timezone)
@@ -120,11 +120,6 @@ def next_run(
         if fire is None:
             return None
         fire_utc = fire.astimezone(UTC)
-        moved = _gap_adjusted(schedule, fire_utc, zone)
-        if after < moved < fire_utc:
-            # A local time the spring change skipped fires at the first valid moment after
-            # it (03:00 for a skipped 02:30), not an hour of wall time later.
-            return moved
         if fire_utc <= after:
             moment = after + timedelta(microseconds=1)
             last = fire
@@ -142,40 +137,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (KeyError, ValueError) as exc:
         raise ScheduleError(f"unknown time zone {name!r}") from exc
-
-
-def _gap_adjusted(schedule: Schedule, fire_utc: datetime, zone: ZoneInfo) -> datetime:
-    """When `fire_utc` is APScheduler's stand-in for a local time that did not exist (it
-    shifts a skipped 02:30 to 03:30), the moment the clocks jumped; else `fire_utc`."""
-    if schedule.schedule_type == "interval":
-        return fire_utc  # elapsed time, not wall time: nothing is skipped
-    after_offset = fire_utc.astimezone(zone).utcoffset()
-    before_offset = (fire_utc - timedelta(hours=3)).astimezone(zone).utcoffset()
-    if after_offset is None or before_offset is None or after_offset <= before_offset:
-        return fire_utc
-    delta = after_offset - before_offset
-    wall = fire_utc.astimezone(zone).replace(tzinfo=None) - delta
-    if _exists(wall, zone):
-        return fire_utc  # a real local time that simply comes after the change
-    fixed = timezone(before_offset)
-    intended = wall.replace(tzinfo=fixed)
-    try:
-        check = build_trigger(schedule, fixed).get_next_fire_time(
-            None, intended - timedelta(microseconds=1)
-        )
-    except (ScheduleError, ValueError):
-        return fire_utc
-    if check is None or check.astimezone(UTC) != intended.astimezone(UTC):
-        return fire_utc
-    # The transition instant: the first second with the new offset.
-    low, high = fire_utc - timedelta(hours=3), fire_utc
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(zone).utcoffset() == after_offset:
-            high = middle
-        else:
-            low = middle
-    return high.replace(microsecond=0)
 
 
 def _exists(wall: datetime, zone: ZoneInfo) -> bool:

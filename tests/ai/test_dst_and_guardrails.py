@@ -49,12 +49,13 @@ async def simulate(
 @pytest.mark.parametrize(
     ("start", "end", "change_day", "fired_at"),
     [
-        # Spring forward: 02:30 does not exist on 29 March; it fires when the clocks jump.
+        # Spring forward: 02:30 does not exist on 29 March; it fires once, shifted by the
+        # jump (APScheduler's next valid moment).
         (
             datetime(2026, 3, 26, 12, tzinfo=UTC),
             datetime(2026, 4, 1, 6, tzinfo=UTC),
             "2026-03-29",
-            "03:00",
+            "03:30",
         ),
         # Fall back: 02:30 happens twice on 25 October; it fires at the first one only.
         (
