@@ -173,23 +173,21 @@ def data_from_rule(rule: AutoPostingRule) -> dict[str, Any]:
 
 async def show_rules_list(message: Message, session: AsyncSession, user: User) -> None:
     rules = await RuleRepository(session).list_for_owner(user.id)
+    lines = [_("🤖 <b>Auto-posting rules</b>")]
     if not rules:
-        text = _(
-            "No auto-posting rules yet. A rule writes and publishes posts by itself on a "
-            "schedule: for example, every day at 12:05 a post about technology."
+        lines.append(
+            _(
+                "No rules yet. A rule writes and publishes posts by itself on a schedule: for "
+                "example, every day at 12:05 a post about technology."
+            )
         )
-    else:
-        lines = [_("Your auto-posting rules:")]
-        for rule in rules:
-            if rule.is_active and rule.next_execution_at:
-                when = local_moment(rule.next_execution_at, user.timezone)
-                lines.append(
-                    _("▶️ {name} — next run {when}").format(name=escape(rule.name), when=when)
-                )
-            else:
-                lines.append(_("⏸ {name} — paused").format(name=escape(rule.name)))
-        text = "\n".join(lines)
-    await message.answer(text, reply_markup=rules_list_keyboard(rules))
+    for rule in rules:
+        if rule.is_active and rule.next_execution_at:
+            when = local_moment(rule.next_execution_at, user.timezone)
+            lines.append(_("▶️ {name} — next run {when}").format(name=escape(rule.name), when=when))
+        else:
+            lines.append(_("⏸ {name} — paused").format(name=escape(rule.name)))
+    await message.answer("\n".join(lines), reply_markup=rules_list_keyboard(rules))
 
 
 @router.message(Command("rules"))

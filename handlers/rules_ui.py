@@ -347,7 +347,7 @@ def rule_summary(
     data: Mapping[str, Any], targets: Sequence[Target], runs: Sequence[datetime], timezone: str
 ) -> str:
     lines = [
-        _("<b>{name}</b>").format(name=escape(str(data.get("name", "")))),
+        f"<b>{escape(str(data.get('name', '')))}</b>",
         _("Schedule: {schedule} ({zone})").format(
             schedule=describe_schedule(str(data.get("stype")), schedule_config(data)),
             zone=timezone,

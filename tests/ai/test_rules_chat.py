@@ -62,7 +62,7 @@ async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
 ) -> None:
     await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
     chat = Chat(fake_tg, USER_ID)
-    listing = await chat.say("/rules", "No auto-posting rules yet")
+    listing = await chat.say("/rules", "No rules yet")
     step = await chat.tap(listing, "New rule", "Step 1 of 5")
     step = await chat.say("Тестовое правило", "Step 2 of 5")
     step = await chat.tap(step, "Daily", "At what time?")
@@ -108,7 +108,7 @@ async def test_back_and_cancel_work_in_the_rule_dialog(
 ) -> None:
     await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
     chat = Chat(fake_tg, USER_ID)
-    listing = await chat.say("/rules", "No auto-posting rules yet")
+    listing = await chat.say("/rules", "No rules yet")
     step = await chat.tap(listing, "New rule", "Step 1 of 5")
     step = await chat.say("Weekly digest", "Step 2 of 5")
     step = await chat.tap(step, "Weekly", "At what time?")
@@ -148,7 +148,7 @@ async def test_rule_list_pause_resume_run_now_edit_and_delete(
     target = await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
     rule_id = await create_rule(running.session_factory, chat_clock, [target], timezone=MSK)
     chat = Chat(fake_tg, USER_ID)
-    listing = await chat.say("/rules", "Your auto-posting rules")
+    listing = await chat.say("/rules", "Auto-posting rules</b>\n▶️")
     assert "next run Tue 2026-12-01 12:05" in listing["text"]
     view = await chat.tap(listing, "Тестовое правило", "Runs: 0")
     view = await chat.tap(view, "Pause", "paused")
@@ -253,7 +253,7 @@ async def test_no_ai_configured_hides_ai_and_fixed_text_rules_still_work(
     async with polling(app):
         await seed_user_and_channel(app.session_factory, timezone=MSK, language="en")
         chat = Chat(fake_tg, USER_ID)
-        listing = await chat.say("/rules", "No auto-posting rules yet")
+        listing = await chat.say("/rules", "No rules yet")
         step = await chat.tap(listing, "New rule", "Step 1 of 5")
         step = await chat.say("Plain", "Step 2 of 5")
         step = await chat.tap(step, "Every N hours", "Every how many hours?")
@@ -268,7 +268,7 @@ async def test_create_the_seed_rule_by_chat_in_russian(
 ) -> None:
     await seed_user_and_channel(running.session_factory, timezone=MSK, language="ru")
     chat = Chat(fake_tg, USER_ID)
-    listing = await chat.say("/rules", "Правил автопостинга пока нет")
+    listing = await chat.say("/rules", "Правил пока нет")
     step = await chat.tap(listing, "Новое правило", "Шаг 1 из 5")
     step = await chat.say("Тестовое правило", "Шаг 2 из 5")
     step = await chat.tap(step, "Ежедневно", "В какое время?")
