@@ -472,6 +472,8 @@ class ApprovalService:
         found = await self.load(owner_id, content_id)
         if found is None or not found.waiting:
             raise RuleError("not_waiting")
+        if found.posts and all(t.platform != "telegram" for _p, t in found.posts):
+            text = visible_text(text).strip()  # X and Instagram take plain text
         problems = [
             t.platform
             for _p, t in found.posts
