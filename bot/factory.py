@@ -27,6 +27,7 @@ from handlers.commands import set_bot_commands
 from handlers.i18n import UserLanguageMiddleware, create_i18n
 from handlers.middlewares import AccessMiddleware, DbSessionMiddleware, UserMiddleware
 from handlers.notifications import TelegramNotifier
+from handlers.rules import build_notifier
 from platforms.base import MediaItem, PublisherRegistry
 from platforms.credentials import SecretBox
 from platforms.telegram import TelegramChannelVerifier, TelegramPublisher
@@ -130,7 +131,8 @@ def create_app(
     i18n = create_i18n(settings.default_language)
     secrets = SecretBox(settings.secret_key.get_secret_value() if settings.secret_key else None)
     publishers = create_publishers(settings, bot, secrets)
-    notifier = TelegramNotifier(bot, session_factory, i18n, settings.admin_ids)
+    # The rules feature's notifier: approval requests carry the draft and its buttons.
+    notifier = build_notifier(bot, session_factory, i18n, settings.admin_ids)
     generator = create_generator(settings)
     waker = LateWaker()
 
@@ -228,6 +230,8 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         grace=timedelta(
             seconds=max(settings.missed_grace_seconds, settings.auto_posting_interval)
         ),
+        retry_delay=timedelta(seconds=settings.rule_retry_delay),
+        max_retries=settings.rule_max_retries,
     )
     runners = [
         WorkerRunner(

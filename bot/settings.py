@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(default=60.0, gt=0)
     openai_max_retries: int = Field(default=2, ge=0)
 
+    # Auto-posting rules (issue 4): a transient AI failure retries the same execution after
+    # RULE_RETRY_DELAY seconds (doubling), at most RULE_MAX_RETRIES times per execution.
+    rule_retry_delay: float = Field(default=300.0, gt=0)
+    rule_max_retries: int = Field(default=3, ge=0, le=10)
+
     x_consumer_key: SecretStr | None = None
     x_consumer_secret: SecretStr | None = None
     x_api_base: str | None = None

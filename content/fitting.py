@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from html.parser import HTMLParser
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
@@ -157,3 +158,172 @@ def truncate_visible(html_text: str, limit: int) -> str:
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rfind(" ")]
     return html.escape(cut.rstrip() + "…", quote=False)
+
+
+# ---------- Telegram HTML ----------
+
+# The tags Telegram's HTML parse mode understands (the subset we let a model use), and the
+# common HTML a model writes instead, mapped onto them.
+TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
+_TAG_ALIASES = {"strong": "b", "em": "i", "ins": "u", "strike": "s", "del": "s"}
+_BLOCK_BREAKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"})
+_SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+
+
+class _TelegramSanitizer(HTMLParser):
+    """Rebuilds a text keeping only Telegram's tags, balanced, with everything else escaped.
+
+    `max_visible` stops at that many visible characters (what Telegram counts) and closes the
+    tags still open, so a cut never leaves broken markup."""
+
+    def __init__(self, max_visible: int | None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+        self.visible = 0
+        self.max_visible = max_visible
+        self.full = False
+        self.skipping = 0  # inside <script> or <style>: their text is no text
+
+    def _room(self) -> int | None:
+        if self.max_visible is None:
+            return None
+        return self.max_visible - self.visible
+
+    def _text(self, data: str) -> None:
+        if self.full or not data:
+            return
+        room = self._room()
+        if room is not None and len(data) > room:
+            cut = data[: max(0, room - 1)]
+            if " " in cut[len(cut) // 2 :]:
+                cut = cut[: cut.rfind(" ")]
+            data = cut.rstrip() + "…"
+            self.full = True
+        self.out.append(html.escape(data, quote=False))
+        self.visible += len(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        tag = _TAG_ALIASES.get(tag, tag)
+        if tag in ("script", "style"):
+            self.skipping += 1
+            return
+        if self.full:
+            return
+        if tag in _BLOCK_BREAKS:
+            if tag in ("li",):
+                self._text("\n• ")
+            elif self.out and not "".join(self.out[-2:]).endswith("\n"):
+                self._text("\n")
+            return
+        if tag not in TELEGRAM_TAGS:
+            return
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            if not href.lower().startswith(_SAFE_SCHEMES):
+                self.open.append("")  # a link we drop keeps its text
+                return
+            self.out.append(f'<a href="{html.escape(href, quote=True)}">')
+        else:
+            self.out.append(f"<{tag}>")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        tag = _TAG_ALIASES.get(tag, tag)
+        if tag in ("script", "style"):
+            self.skipping = max(0, self.skipping - 1)
+            return
+        if tag in ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"):
+            self._text("\n")
+            return
+        dropped_link = tag == "a" and "" in self.open
+        if tag not in TELEGRAM_TAGS or (tag not in self.open and not dropped_link):
+            return
+        # Close everything opened after it, so the result stays well nested.
+        while self.open:
+            current = self.open.pop()
+            if current:
+                self.out.append(f"</{current}>")
+            if current == tag or (tag == "a" and current == ""):
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self._text(data)
+
+    def result(self) -> str:
+        self.close()
+        while self.open:
+            current = self.open.pop()
+            if current:
+                self.out.append(f"</{current}>")
+        text = "".join(self.out)
+        text = re.sub(r"[ \t]+\n", "\n", text)
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def sanitize_telegram_html(text: str, max_visible: int | None = None) -> str:
+    """Telegram-safe HTML: only b, i, u, s, a (http/https/tg/mailto), code, pre, blockquote,
+    balanced; any other markup dropped (its text kept) and stray `<`, `&` escaped."""
+    parser = _TelegramSanitizer(max_visible)
+    parser.feed(text)
+    return parser.result()
+
+
+# ---------- X ----------
+
+
+def truncate_x(text: str, limit: int = X_LIMIT) -> str:
+    """The longest prefix (at a word boundary, with an ellipsis) within X's weighted limit."""
+    if x_weighted_length(text) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if x_weighted_length(text[:middle].rstrip() + "…") <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    cut = text[:low]
+    if " " in cut[low // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip() + "…"
+
+
+# ---------- Instagram ----------
+
+
+def limit_hashtags(text: str, limit: int = INSTAGRAM_HASHTAG_LIMIT) -> str:
+    """Keeps the first `limit` hashtags (Instagram rejects a caption with more)."""
+    seen = 0
+
+    def keep(match: re.Match[str]) -> str:
+        nonlocal seen
+        seen += 1
+        return match.group(0) if seen <= limit else ""
+
+    trimmed = _HASHTAG_RE.sub(keep, text)
+    return re.sub(r"[ \t]{2,}", " ", trimmed).strip()
+
+
+def fit_generated(
+    platform: str,
+    text: str,
+    *,
+    allow_thread: bool = False,
+    hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT,
+) -> str:
+    """Turns a model's answer into a text that passes `fit_for_platform` for `platform`:
+    Telegram keeps its HTML subset; X and Instagram get plain text within their limits (an X
+    thread keeps the whole text: `fit_for_platform(..., allow_thread=True)` splits it)."""
+    if platform == "telegram":
+        return sanitize_telegram_html(text, TELEGRAM_TEXT_LIMIT)
+    plain = visible_text(sanitize_telegram_html(text)).strip()
+    if platform == "x":
+        return plain if allow_thread else truncate_x(plain)
+    if platform == "instagram":
+        plain = limit_hashtags(plain, hashtag_limit)
+        if len(plain) > INSTAGRAM_CAPTION_LIMIT:
+            plain = visible_text(truncate_visible(html.escape(plain), INSTAGRAM_CAPTION_LIMIT))
+        return plain
+    raise ValueError(f"unknown platform {platform!r}")

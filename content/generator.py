@@ -25,7 +25,12 @@ class Brief:
     platform: str = "telegram"
     language: str = "en"
     style: str | None = None
+    # Recent posts the new one must not repeat (the near-duplicate guardrail's second try).
     avoid: tuple[str, ...] = ()
+    # X only: a numbered thread is allowed when the text does not fit one tweet.
+    allow_thread: bool = False
+    # Instagram only: at most this many hashtags.
+    hashtag_limit: int = 30
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def build_root_router() -> Router:
         errors,
         fallback,
         posts,
+        rules,
         settings,
         targets,
     )
@@ -41,6 +42,7 @@ def build_root_router() -> Router:
                 posts.router,
                 targets.router,
                 accounts.router,
+                rules.router,
             ),
         )
     )

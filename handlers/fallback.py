@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb, NavCb
+from handlers.callbacks import NavCb
 from handlers.keyboards import back_cancel, main_menu
 
 router = Router(name="fallback")
-
-
-# Auto-posting rules have their own router (handlers/rules.py). These answer only while it
-# is not installed: being in the last router, they never shadow it.
-@router.message(Command("rules"))
-async def cmd_rules_unavailable(message: Message) -> None:
-    await message.answer(_("Auto-posting rules are not available yet."), reply_markup=main_menu())
-
-
-@router.callback_query(MenuCb.filter(F.action == "rules"))
-async def on_menu_rules_unavailable(query: CallbackQuery) -> None:
-    await query.answer(_("Auto-posting rules are not available yet."), show_alert=True)
 
 
 @router.callback_query(NavCb.filter(F.action == "back"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,11 @@ def _days_expr(days: Any) -> str:
     return ",".join(_CRON_DAYS[n - 1] for n in numbers)
 
 
-def build_trigger(schedule: Schedule) -> BaseTrigger:
-    zone = ZoneInfo(schedule.timezone)
+def build_trigger(schedule: Schedule, anchor: datetime | None = None) -> BaseTrigger:
+    """The APScheduler trigger of `schedule` in its own zone. An interval without a start
+    date counts from `anchor` (else APScheduler would count from the real time of the call,
+    which a test clock or a restart would not reproduce)."""
+    zone = _zone(schedule.timezone)
     config = schedule.config
     kind = schedule.schedule_type
     if kind in ("daily", "weekly"):
@@ -80,7 +83,7 @@ def build_trigger(schedule: Schedule) -> BaseTrigger:
         if hours * 60 + minutes < 1:
             raise ScheduleError("an interval must be at least one minute")
         start = config.get("start_date")
-        start_date = datetime.fromisoformat(start) if isinstance(start, str) else None
+        start_date = datetime.fromisoformat(start) if isinstance(start, str) else anchor
         return IntervalTrigger(hours=hours, minutes=minutes, timezone=zone, start_date=start_date)
     if kind == "cron":
         expression = str(config.get("expression", "")).strip()
@@ -104,10 +107,12 @@ def next_run(
     """The first fire time strictly after `after`, in UTC.
 
     When clocks go back, a local time such as 02:30 happens twice; a rule fires at the first
-    one only. `previous` is the last fire time, used to recognise the repeat.
+    one only. `previous` is the last fire time, used to recognise the repeat. When clocks go
+    forward, a skipped local time fires at the next valid moment as APScheduler defines it:
+    the same wall time shifted by the jump (02:30 → 03:30), still exactly once that day.
     """
-    trigger = build_trigger(schedule)
-    zone = ZoneInfo(schedule.timezone)
+    trigger = build_trigger(schedule, anchor=previous or after)
+    zone = _zone(schedule.timezone)
     moment = after + timedelta(microseconds=1)
     last = previous
     for _ in range(1000):
@@ -125,6 +130,34 @@ def next_run(
             continue
         return fire_utc
     return None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError) as exc:
+        raise ScheduleError(f"unknown time zone {name!r}") from exc
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    aware = wall.replace(tzinfo=zone)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def resolve_wall_time(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A local wall time as UTC: the first of a repeated time, and for a skipped time the
+    moment the clocks jumped forward."""
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if _exists(wall, zone):
+        second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        return min(first, second)
+    # Inside a gap: fold=1 maps to the earlier UTC instant, just before the jump... walk to it.
+    probe = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while not _exists(probe.astimezone(zone).replace(tzinfo=None), zone) or (
+        probe.astimezone(zone).replace(tzinfo=None) < wall
+    ):
+        probe += timedelta(minutes=1)
+    return probe.replace(second=0, microsecond=0)
 
 
 def _repeats_wall_time(value: datetime, zone: ZoneInfo) -> bool:
@@ -155,7 +188,44 @@ def next_runs(schedule: Schedule, after: datetime, count: int = 5) -> list[datet
     return runs
 
 
-def validate_schedule(schedule: Schedule) -> None:
+def validate_schedule(schedule: Schedule, now: datetime | None = None) -> None:
     build_trigger(schedule)
-    if next_run(schedule, datetime.now(UTC)) is None:
+    if next_run(schedule, now or datetime.now(UTC)) is None:
         raise ScheduleError("this schedule never fires")
+
+
+# ---------- quiet hours ----------
+
+
+def parse_quiet_hours(quiet: Mapping[str, Any] | None) -> tuple[time, time] | None:
+    """`{"start": "22:00", "end": "08:00"}` → (22:00, 08:00); empty or equal → None."""
+    if not quiet or not quiet.get("start") or not quiet.get("end"):
+        return None
+    start = time(*parse_hhmm(str(quiet["start"])))
+    end = time(*parse_hhmm(str(quiet["end"])))
+    return None if start == end else (start, end)
+
+
+def quiet_hours_end(
+    moment: datetime, quiet: Mapping[str, Any] | None, timezone_name: str
+) -> datetime | None:
+    """When `moment` falls inside the quiet hours (local to `timezone_name`, possibly across
+    midnight), the UTC moment they end; otherwise None."""
+    window = parse_quiet_hours(quiet)
+    if window is None:
+        return None
+    start, end = window
+    zone = _zone(timezone_name)
+    local = moment.astimezone(zone)
+    now = local.time().replace(tzinfo=None)
+    end_day: date = local.date()
+    if start < end:
+        inside = start <= now < end
+    else:
+        inside = now >= start or now < end
+        if now >= start:
+            end_day = local.date() + timedelta(days=1)
+    if not inside:
+        return None
+    resolved = resolve_wall_time(datetime.combine(end_day, end), zone)
+    return resolved if resolved > moment else None

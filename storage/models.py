@@ -273,6 +273,10 @@ class AutoPostingRule(Base):
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_executed_at: Mapped[datetime | None]
+    # A transient generation failure re-arms the rule for a retry of the same execution:
+    # the scheduled moment being retried and how many retries it had (migration 0002_ai).
+    retry_slot_at: Mapped[datetime | None]
+    retry_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

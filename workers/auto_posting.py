@@ -1,28 +1,65 @@
-"""AutoPostingWorker: runs due auto-posting rules (content → scheduled_posts → next run)."""
+"""AutoPostingWorker: runs due auto-posting rules (content → scheduled_posts → next run).
+
+One execution of a rule, in order:
+
+1. Quiet hours: a rule due inside its quiet hours (rule time zone) is postponed to the end of
+   them; nothing runs and nothing is counted.
+2. Claim: `RuleRepository.claim` moves `next_execution_at` to the next regular fire time
+   (APScheduler trigger, DST-safe) in one compare-and-swap; whoever loses does not run it.
+   The claim counts the execution and sets `last_executed_at`.
+3. Missed: an execution found later than the grace window (the bot was down) is skipped.
+4. Daily cap: when the rule already produced `daily_cap` posts today (rule zone), it skips.
+5. Monthly token budget: when the rule's contents used `monthly_token_budget` tokens since
+   the 1st of this month (rule zone), it fails without calling the model (owner told once).
+6. Generation, one text per platform of the rule's targets, with the near-duplicate
+   guardrail (`services.rules.make_rule_posts`): a repeat is generated once more; a text that
+   still repeats a recent post is flagged: saved (its tokens count) but never published, the
+   execution counts as a failure and the owner is told.
+7. Fitting re-check (`content.fitting.fit_for_platform`), then one content per platform and
+   one `scheduled_posts` row per target: `scheduled` now, or `awaiting_approval` with a
+   publish time `approval_window_minutes` (default 60) later and the draft sent to the owner.
+
+"Retried on the next run": a transient generation failure (timeout, 5xx, connection error,
+malformed or empty answer) records a failure and re-arms the same execution ("slot") at
+now + retry_delay × 2^(attempt-1), at most `max_retries` times and never at or after the
+next regular fire time, so a retry never doubles a slot. A permanent failure (bad key, bad
+request) or exhausted retries leave the regular schedule alone. The owner hears of a slot's
+first failure and of giving it up, not of every retry.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from content.generator import (
-    Brief,
-    ContentGenerator,
-    Generated,
-    GenerationError,
-    UnavailableGenerator,
-    rule_text,
-)
+from content.generator import ContentGenerator, GenerationError, UnavailableGenerator
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, NullWaker, OwnerNotifier, Waker
-from services.schedule import Schedule, ScheduleError, next_run
+from services.rules import (
+    RuleOutput,
+    approval_window,
+    check_fits,
+    day_start,
+    make_rule_posts,
+    month_start,
+    rule_platforms,
+    rule_schedule,
+    usable_targets,
+)
+from services.schedule import ScheduleError, next_run, quiet_hours_end
 from storage.db import SessionFactory
-from storage.models import AutoPostingRule, PostStatus, TargetStatus
+from storage.models import AutoPostingRule, PostStatus, Target
 from storage.repositories import ContentRepository, PostRepository, RuleRepository, UserRepository
+from storage.rule_runs import RuleRunRepository
 from workers import metrics
 
 log = logging.getLogger("AutoPostingWorker")
+
+BUDGET_ERROR = "monthly token budget used up"
+
+__all__ = ["AutoPostingWorker", "RuleRunReport", "rule_schedule"]
 
 
 @dataclass
@@ -32,10 +69,17 @@ class RuleRunReport:
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
+    postponed: int = 0
+    retries_armed: int = 0
 
 
-def rule_schedule(rule: AutoPostingRule) -> Schedule:
-    return Schedule(rule.schedule_type, rule.schedule_config or {}, rule.timezone)
+@dataclass(frozen=True)
+class _Claimed:
+    rule: AutoPostingRule
+    slot: datetime  # the scheduled moment this execution stands for
+    new_next: datetime | None
+    attempt: int  # 0 for the first try of the slot
+    schedule_error: str | None = None
 
 
 class AutoPostingWorker:
@@ -50,6 +94,8 @@ class AutoPostingWorker:
         notifier: OwnerNotifier | None = None,
         waker: Waker | None = None,
         grace: timedelta = timedelta(minutes=15),
+        retry_delay: timedelta = timedelta(minutes=5),
+        max_retries: int = 3,
     ) -> None:
         self.session_factory = session_factory
         self.generator = generator or UnavailableGenerator()
@@ -57,6 +103,8 @@ class AutoPostingWorker:
         self.notifier = notifier or NullNotifier()
         self.waker = waker or NullWaker()
         self.grace = grace
+        self.retry_delay = retry_delay
+        self.max_retries = max_retries
 
     async def run_once(self) -> RuleRunReport:
         report = RuleRunReport()
@@ -70,6 +118,7 @@ class AutoPostingWorker:
             try:
                 await self._run_rule(rule_id, expected, now, report)
             except Exception as exc:
+                # One broken rule must not stop the others, nor the worker.
                 report.failed += 1
                 log.exception("Правило %d: ошибка выполнения", rule_id)
                 async with self.session_factory() as session, session.begin():
@@ -82,107 +131,259 @@ class AutoPostingWorker:
         async with self.session_factory() as session:
             return await RuleRepository(session).next_due_at()
 
+    # ---------- one rule ----------
+
+    async def _claim(
+        self, rule_id: int, expected: datetime, now: datetime, report: RuleRunReport
+    ) -> _Claimed | None:
+        async with self.session_factory() as session, session.begin():
+            rules = RuleRepository(session)
+            rule = await rules.get(rule_id)
+            if rule is None:
+                return None
+            quiet_end = quiet_hours_end(now, rule.quiet_hours, rule.timezone)
+            if quiet_end is not None:
+                if await RuleRunRepository(session).postpone(rule_id, expected, quiet_end):
+                    report.postponed += 1
+                    log.info(
+                        "Правило %d: тихие часы, выполнение перенесено на %s",
+                        rule_id,
+                        quiet_end.isoformat(),
+                    )
+                return None
+            retrying = rule.retry_slot_at is not None and rule.retry_attempts > 0
+            slot = rule.retry_slot_at if retrying and rule.retry_slot_at else expected
+            schedule_error = None
+            try:
+                new_next = next_run(rule_schedule(rule), max(now, expected), slot)
+            except (ScheduleError, ValueError) as exc:
+                # The rule stops (no next run) until its owner fixes the schedule.
+                new_next, schedule_error = None, f"schedule error: {exc}"
+            if not await rules.claim(rule_id, expected, new_next, now):
+                return None  # another process runs this execution
+            if rule.retry_slot_at is not None or rule.retry_attempts:
+                # Cleared with the claim: only a new failure of this run re-arms a retry.
+                await RuleRunRepository(session).clear_retry(rule_id)
+            attempt = rule.retry_attempts if retrying else 0
+            return _Claimed(rule, slot, new_next, attempt, schedule_error)
+
     async def _run_rule(
         self, rule_id: int, expected: datetime, now: datetime, report: RuleRunReport
     ) -> None:
+        claimed = await self._claim(rule_id, expected, now, report)
+        if claimed is None:
+            return
+        rule = claimed.rule
+        report.executed += 1
+        if now - expected > self.grace:
+            report.skipped += 1
+            log.warning(
+                "Правило %d: пропущено выполнение %s (бот не работал)",
+                rule_id,
+                expected.isoformat(),
+            )
+            return
+        if claimed.schedule_error:
+            await self._fail(rule, claimed.schedule_error, report)
+            return
+        log.info("Выполнение правила %d '%s'", rule.id, rule.name)
         async with self.session_factory() as session:
-            async with session.begin():
-                rules = RuleRepository(session)
-                rule = await rules.get(rule_id)
-                if rule is None:
-                    return
-                try:
-                    new_next = next_run(rule_schedule(rule), max(now, expected), expected)
-                except (ScheduleError, ValueError) as exc:
-                    new_next = None
-                    await rules.record_failure(rule_id, f"schedule error: {exc}")
-                if not await rules.claim(rule_id, expected, new_next, now):
-                    return  # another process runs this execution
-            report.executed += 1
-            if now - expected > self.grace:
-                report.skipped += 1
-                log.warning(
-                    "Правило %d: пропущено выполнение %s (бот не работал)",
-                    rule_id,
-                    expected.isoformat(),
-                )
-                return
-            log.info("Выполнение правила %d '%s'", rule.id, rule.name)
-            targets = [t for t in rule.targets if t.status != TargetStatus.BROKEN]
             owner = await UserRepository(session).get(rule.owner_id)
             language = owner.language if owner else "en"
-        try:
-            generated = await self._generate(
-                rule, language, targets[0].platform if targets else "telegram"
-            )
-        except GenerationError as exc:
-            await self._fail(rule, exc.reason, report)
-            return
+            runs = RuleRunRepository(session)
+            recent = await runs.recent_texts(rule.id)
+            if rule.daily_cap:
+                today = await runs.contents_since(rule.id, day_start(now, rule.timezone))
+                done_today = len(
+                    {
+                        (c.variants or {}).get("slot") or c.id
+                        for c in today
+                        if not (c.variants or {}).get("flag")
+                    }
+                )
+                if done_today >= rule.daily_cap:
+                    report.skipped += 1
+                    log.info(
+                        "Правило %d: дневной лимит (%d) исчерпан, пропуск", rule.id, done_today
+                    )
+                    return
+            if rule.monthly_token_budget:
+                used = await ContentRepository(session).tokens_for_rule_since(
+                    rule.id, month_start(now, rule.timezone)
+                )
+                if used >= rule.monthly_token_budget:
+                    reason = f"{BUDGET_ERROR} ({used} of {rule.monthly_token_budget} tokens)"
+                    told = (rule.last_error or "").startswith(BUDGET_ERROR)
+                    await self._fail(rule, reason, report, notify=not told)
+                    return
+        targets = usable_targets(rule)
         if not targets:
             await self._fail(rule, "the rule has no usable targets", report)
             return
+        try:
+            output = await make_rule_posts(
+                self.generator,
+                rule.content_config or {},
+                rule_platforms(targets),
+                language,
+                recent,
+            )
+        except GenerationError as exc:
+            await self._generation_failed(claimed, exc, now, report)
+            return
+        unfit = check_fits(output, rule.content_config or {})
+        if unfit:
+            await self._fail(
+                rule, f"the text does not fit {', '.join(unfit)} even after fitting", report
+            )
+            return
+        await self._save(claimed, output, targets, now, report)
+
+    async def _save(
+        self,
+        claimed: _Claimed,
+        output: RuleOutput,
+        targets: list[Target],
+        now: datetime,
+        report: RuleRunReport,
+    ) -> None:
+        rule = claimed.rule
+        config = rule.content_config or {}
+        approval = rule.approval_required
+        publish_at = now + approval_window(rule) if approval else now
+        created: list[tuple[int, list[int]]] = []
+        flagged = None
         async with self.session_factory() as session, session.begin():
-            content = await ContentRepository(session).create(
-                rule.owner_id,
-                generated.text,
-                title=generated.title,
-                source="rule",
-                prompt=rule.content_config.get("description"),
-                rule_id=rule.id,
-                ai_model=generated.model,
-                prompt_tokens=generated.prompt_tokens,
-                completion_tokens=generated.completion_tokens,
-            )
-            approval = rule.approval_required
-            publish_at = now
-            if approval:
-                window = int(rule.schedule_config.get("approval_window_minutes", 60))
-                publish_at = now + timedelta(minutes=window)
-            posts = await PostRepository(session).create(
-                content,
-                targets,
-                publish_at,
-                status=PostStatus.AWAITING_APPROVAL if approval else PostStatus.SCHEDULED,
-                rule_id=rule.id,
-            )
-            await RuleRepository(session).record_success(rule.id)
-        log.info("Создан контент %d для правила %d", content.id, rule.id)
-        metrics.RULES_EXECUTED.labels("success").inc()
-        if generated.prompt_tokens or generated.completion_tokens:
-            metrics.AI_TOKENS.labels("prompt").inc(generated.prompt_tokens)
-            metrics.AI_TOKENS.labels("completion").inc(generated.completion_tokens)
-        report.succeeded += 1
-        if approval:
+            contents = ContentRepository(session)
+            posts_repo = PostRepository(session)
+            for item in output.texts:
+                variants: dict[str, Any] = {
+                    "platform": item.platform,
+                    "slot": claimed.slot.isoformat(),
+                }
+                if item.duplicate_of is not None:
+                    variants.update(flag="near_duplicate", similarity=round(item.similarity, 3))
+                content = await contents.create(
+                    rule.owner_id,
+                    item.generated.text,
+                    title=item.generated.title,
+                    source="rule",
+                    prompt=config.get("description") or config.get("prompt"),
+                    rule_id=rule.id,
+                    ai_model=item.generated.model,
+                    prompt_tokens=item.generated.prompt_tokens,
+                    completion_tokens=item.generated.completion_tokens,
+                )
+                content.variants = variants
+                # The worker's clock, not the database's: the daily cap and the monthly
+                # budget count contents by this time.
+                content.created_at = now
+                if item.duplicate_of is not None:
+                    flagged = item
+                    continue
+                thread = item.platform == "x" and bool(config.get("x_thread"))
+                options = {"x_thread": True} if thread else {}
+                posts = await posts_repo.create(
+                    content,
+                    [t for t in targets if t.platform == item.platform],
+                    publish_at,
+                    status=PostStatus.AWAITING_APPROVAL if approval else PostStatus.SCHEDULED,
+                    options=options,
+                    rule_id=rule.id,
+                )
+                created.append((content.id, [p.id for p in posts]))
+                log.info("Создан контент %d для правила %d", content.id, rule.id)
+            rules = RuleRepository(session)
+            if flagged is not None:
+                await rules.record_failure(
+                    rule.id,
+                    f"the new {flagged.platform} text repeats a recent post "
+                    f"({flagged.similarity:.0%} similar) even after regenerating; not published",
+                )
+            else:
+                await rules.record_success(rule.id)
+            await RuleRunRepository(session).clear_retry(rule.id)
+        self._count_tokens(output)
+        if flagged is not None:
+            report.failed += 1
+            metrics.RULES_EXECUTED.labels("failure").inc()
+            log.warning("Правило %d: текст повторяет недавний пост, не опубликован", rule.id)
             await self._safe(
-                self.notifier.approval_requested(rule.owner_id, rule.id, [p.id for p in posts])
+                self.notifier.rule_failed(
+                    rule.owner_id,
+                    rule.id,
+                    "the new post repeats a recent one even after regenerating, so it was "
+                    "not published",
+                )
             )
+            if not created:
+                return
+        else:
+            report.succeeded += 1
+            metrics.RULES_EXECUTED.labels("success").inc()
+        post_ids = [post_id for _content, ids in created for post_id in ids]
+        if approval:
+            await self._safe(self.notifier.approval_requested(rule.owner_id, rule.id, post_ids))
         else:
             self.waker.wake_posts()
-        log.info("Правило %d успешно выполнено", rule.id)
+        if flagged is None:
+            log.info("Правило %d успешно выполнено", rule.id)
 
-    async def _generate(self, rule: AutoPostingRule, language: str, platform: str) -> Generated:
-        config = rule.content_config or {}
-        fixed = rule_text(config)
-        if fixed is not None:
-            return Generated(text=fixed, title=config.get("title"))
-        brief = Brief(
-            title=config.get("title"),
-            description=str(config.get("description") or config.get("prompt") or ""),
-            platform=platform,
-            language=str(config.get("language") or language),
-            style=config.get("style"),
+    # ---------- failures ----------
+
+    async def _generation_failed(
+        self, claimed: _Claimed, error: GenerationError, now: datetime, report: RuleRunReport
+    ) -> None:
+        rule = claimed.rule
+        attempt = claimed.attempt + 1
+        retry_at = now + self.retry_delay * (2 ** (attempt - 1))
+        retry = (
+            error.transient
+            and attempt <= self.max_retries
+            and (claimed.new_next is None or retry_at < claimed.new_next)
         )
-        if not brief.description:
-            raise GenerationError("the rule has neither text nor an AI brief", transient=False)
-        return await self.generator.generate(brief)
+        async with self.session_factory() as session, session.begin():
+            await RuleRepository(session).record_failure(rule.id, error.reason)
+            runs = RuleRunRepository(session)
+            armed = retry and await runs.arm_retry(
+                rule.id, claimed.new_next, retry_at, claimed.slot, attempt
+            )
+            if not armed:
+                await runs.clear_retry(rule.id)
+        report.failed += 1
+        metrics.RULES_EXECUTED.labels("failure").inc()
+        if armed:
+            report.retries_armed += 1
+            log.warning(
+                "Правило %d: ошибка создания контента: %s; повтор %d из %d в %s",
+                rule.id,
+                error.reason,
+                attempt,
+                self.max_retries,
+                retry_at.isoformat(),
+            )
+        else:
+            log.error("Правило %d: ошибка создания контента: %s", rule.id, error.reason)
+        # The owner hears of the first failure of a slot and of giving it up.
+        if claimed.attempt == 0 or not armed:
+            await self._safe(self.notifier.rule_failed(rule.owner_id, rule.id, error.reason))
 
-    async def _fail(self, rule: AutoPostingRule, reason: str, report: RuleRunReport) -> None:
+    async def _fail(
+        self, rule: AutoPostingRule, reason: str, report: RuleRunReport, *, notify: bool = True
+    ) -> None:
         async with self.session_factory() as session, session.begin():
             await RuleRepository(session).record_failure(rule.id, reason)
+            await RuleRunRepository(session).clear_retry(rule.id)
         report.failed += 1
         metrics.RULES_EXECUTED.labels("failure").inc()
         log.error("Правило %d: ошибка создания контента: %s", rule.id, reason)
-        await self._safe(self.notifier.rule_failed(rule.owner_id, rule.id, reason))
+        if notify:
+            await self._safe(self.notifier.rule_failed(rule.owner_id, rule.id, reason))
+
+    def _count_tokens(self, output: RuleOutput) -> None:
+        if output.prompt_tokens or output.completion_tokens:
+            metrics.AI_TOKENS.labels("prompt").inc(output.prompt_tokens)
+            metrics.AI_TOKENS.labels("completion").inc(output.completion_tokens)
 
     async def _safe(self, coro: object) -> None:
         try:

@@ -1,0 +1,293 @@
+"""Rules by chat (issue 3 rules dialog, issue 4 approval), through real polling against the
+fake Bot API and the fake model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.factory import App, create_app
+from handlers.rules_ui import ApprovalCb, RulesCb
+from services.clock import ManualClock
+from storage.db import upgrade_database
+from storage.models import AutoPostingRule, PostStatus, ScheduledPost
+from tests.ai.chat import Chat
+from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings, polling
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.telegram import FakeTelegram
+from workers.auto_posting import AutoPostingWorker
+
+MSK = "Europe/Moscow"
+
+
+@pytest.fixture
+def chat_clock() -> ManualClock:
+    return ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def running(
+    fake_tg: FakeTelegram, fake_ai: FakeOpenAI, tmp_path: Path, chat_clock: ManualClock
+) -> AsyncIterator[App]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_database(url)
+    fake_tg.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
+    settings = make_settings(
+        database_url=url,
+        telegram_api_base=fake_tg.base_url,
+        disable_workers=True,
+        openai_base_url=fake_ai.base_url,
+        openai_timeout=2,
+        openai_max_retries=0,
+    )
+    app = create_app(settings, clock=chat_clock)
+    async with polling(app):
+        yield app
+
+
+async def rules_of(app: App) -> list[AutoPostingRule]:
+    async with app.session_factory() as session:
+        return list((await session.scalars(select(AutoPostingRule))).all())
+
+
+async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
+    running: App, fake_tg: FakeTelegram, fake_ai: FakeOpenAI
+) -> None:
+    await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    chat = Chat(fake_tg, USER_ID)
+    listing = await chat.say("/rules", "No rules yet")
+    step = await chat.tap(listing, "New rule", "Step 1 of 5")
+    step = await chat.say("Тестовое правило", "Step 2 of 5")
+    step = await chat.tap(step, "Daily", "At what time?")
+    step = await chat.say("12:05", "On which days?")
+    assert "✅ Mon" in str(step["reply_markup"])  # daily: every day chosen already
+    step = await chat.tap(step, "Done", "Step 3 of 5")
+    step = await chat.tap(step, "AI writes it", "What shall the AI write about?")
+    step = await chat.say("Создай пост о технологиях", "Which style?")
+    step = await chat.tap(step, "Skip", "Step 4 of 5")
+    await chat.toggle(step, "Tech news")
+    step = await chat.tap(step, "Done", "Step 5 of 5")
+    confirm = await chat.tap(step, "Publish directly", "Check the new rule")
+
+    text = confirm["text"]
+    assert "every day at 12:05 (Europe/Moscow)" in text
+    assert "Создай пост о технологиях" in text
+    runs = re.findall(r"• \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d)", text)
+    assert runs == [f"2026-12-0{d} 12:05" for d in range(1, 6)]
+
+    sample = await chat.tap(confirm, "Try it now", "Dry run: nothing is published")
+    await chat.expect("Sample for Telegram")
+    again = await chat.expect("Save the rule?")
+    assert len(fake_ai.requests) == 1
+    assert sample and await rules_of(running) == []  # a dry run saves nothing
+
+    await chat.tap(again, "Save the rule", "The rule is saved")
+    view = await chat.expect("Next run:")
+    assert "Runs: 0 · successes: 0 · failures: 0" in view["text"]
+    (rule,) = await rules_of(running)
+    assert rule.name == "Тестовое правило"
+    assert (rule.schedule_type, rule.schedule_config) == (
+        "daily",
+        {"times": ["12:05"], "days_of_week": [1, 2, 3, 4, 5, 6, 7]},
+    )
+    assert rule.content_config == {"description": "Создай пост о технологиях"}
+    assert rule.timezone == MSK and not rule.approval_required
+    assert rule.next_execution_at == at(MSK, 2026, 12, 1, 12, 5)
+    assert chat.taps == 10  # nine taps, plus one for the optional dry run
+
+
+async def test_back_and_cancel_work_in_the_rule_dialog(
+    running: App, fake_tg: FakeTelegram
+) -> None:
+    await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    chat = Chat(fake_tg, USER_ID)
+    listing = await chat.say("/rules", "No rules yet")
+    step = await chat.tap(listing, "New rule", "Step 1 of 5")
+    step = await chat.say("Weekly digest", "Step 2 of 5")
+    step = await chat.tap(step, "Weekly", "At what time?")
+    step = await chat.tap(step, "Back", "Step 2 of 5")
+    step = await chat.tap(step, "Every N hours", "Every how many hours?")
+    step = await chat.say("0", "whole number of hours")
+    step = await chat.tap(step, "6", "Step 3 of 5")
+    step = await chat.tap(step, "Back", "Every how many hours?")
+    step = await chat.tap(step, "Back", "Step 2 of 5")
+    step = await chat.tap(step, "Cron", "cron expression")
+    step = await chat.say("61 * * * *", "does not work")
+    step = await chat.say("0 9 * * mon", "Step 3 of 5")
+    step = await chat.say("hello", "Use the buttons above")
+    step = await chat.tap(
+        fake_tg.last_message_with_button(USER_ID, "Fixed text"), "Fixed text", "Send the text"
+    )
+    step = await chat.say("<b>Monday</b> digest is out", "Step 4 of 5")
+    step = await chat.tap(step, "Cancel", "Cancelled")
+    assert await rules_of(running) == []
+    assert (
+        await running.dispatcher.storage.get_state(  # type: ignore[call-arg]
+            key=_key(running, USER_ID)
+        )
+        is None
+    )
+
+
+def _key(app: App, user_id: int) -> Any:
+    from aiogram.fsm.storage.base import StorageKey
+
+    return StorageKey(bot_id=app.bot.id, chat_id=user_id, user_id=user_id)
+
+
+async def test_rule_list_pause_resume_run_now_edit_and_delete(
+    running: App, fake_tg: FakeTelegram, chat_clock: ManualClock
+) -> None:
+    target = await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    rule_id = await create_rule(running.session_factory, chat_clock, [target], timezone=MSK)
+    chat = Chat(fake_tg, USER_ID)
+    listing = await chat.say("/rules", "Auto-posting rules</b>\n▶️")
+    assert "next run Tue 2026-12-01 12:05" in listing["text"]
+    view = await chat.tap(listing, "Тестовое правило", "Runs: 0")
+    view = await chat.tap(view, "Pause", "paused")
+    assert (await load_rule(running.session_factory, rule_id)).next_execution_at is None
+    view = await chat.tap(view, "Resume", "active")
+    assert (await load_rule(running.session_factory, rule_id)).next_execution_at == at(
+        MSK, 2026, 12, 1, 12, 5
+    )
+    await chat.tap(view, "Run now", "The rule runs now")
+    assert (await load_rule(running.session_factory, rule_id)).next_execution_at == (
+        chat_clock.now()
+    )
+
+    confirm = await chat.tap(view, "Edit", "Edit the rule")
+    step = await chat.tap(confirm, "✏️ Name", "Step 1 of 5")
+    confirm = await chat.say("Renamed rule", "Edit the rule")
+    assert "Renamed rule" in confirm["text"]
+    step = await chat.tap(confirm, "✏️ Publishing", "Step 5 of 5")
+    step = await chat.tap(step, "approve", "If you have not answered")
+    confirm = await chat.tap(step, "Publish it anyway", "Edit the rule")
+    limits = await chat.tap(confirm, "Limits", "Limits keep a rule polite")
+    await chat.toggle(limits, "Posts per day: no limit")
+    await chat.toggle(limits, "Posts per day")
+    limits = fake_tg.last_message_with_button(USER_ID, "Posts per day: 2")
+    await chat.tap(limits, "Quiet hours: none", "Send quiet hours")
+    await chat.say("22-08", "could not read that")
+    limits = await chat.say("22:00 - 08:00", "Limits keep a rule polite")
+    await chat.tap(limits, "AI tokens per month", "How many AI tokens")
+    limits = await chat.say("30 000", "Limits keep a rule polite")
+    confirm = await chat.tap(limits, "Done", "Edit the rule")
+    assert (
+        "Limits: 2 posts a day · quiet hours 22:00–08:00 · 30000 AI tokens a month"
+        in (confirm["text"])
+    )
+    await chat.tap(confirm, "Save the rule", "The rule is saved")
+    rule = await load_rule(running.session_factory, rule_id)
+    assert (rule.name, rule.approval_required, rule.approval_policy) == (
+        "Renamed rule",
+        True,
+        "publish",
+    )
+    assert rule.content_config["description"] == "Создай пост о технологиях"
+    assert (rule.daily_cap, rule.quiet_hours, rule.monthly_token_budget) == (
+        2,
+        {"start": "22:00", "end": "08:00"},
+        30000,
+    )
+
+    view = await chat.expect("Next run:")
+    ask = await chat.tap(view, "Delete", "Delete the rule")
+    await chat.tap(ask, "Yes, delete", "The rule was deleted")
+    assert await rules_of(running) == []
+
+
+async def test_forged_rule_and_draft_buttons_of_another_user_are_refused(
+    running: App, fake_tg: FakeTelegram, chat_clock: ManualClock
+) -> None:
+    target = await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    rule_id = await create_rule(
+        running.session_factory, chat_clock, [target], timezone=MSK, approval_required=True
+    )
+    chat_clock.set(at(MSK, 2026, 12, 1, 12, 5))
+    worker = AutoPostingWorker(
+        running.session_factory, generator=running.generator, clock=chat_clock
+    )
+    await worker.run_once()
+    before = await load_rule(running.session_factory, rule_id)
+
+    boris = Chat(fake_tg, OTHER_USER_ID)
+    own = await boris.say("/rules", "автопостинга")  # Boris speaks Russian
+    for action in ("view", "pause", "resume", "run", "dry", "edit", "delete", "delete_yes"):
+        alert = await boris.tap_data(own, RulesCb(action=action, rule_id=rule_id).pack())
+        assert "Это правило не ваше" in alert, action
+    for action in ("approve", "edit", "regen", "skip"):
+        alert = await boris.tap_data(own, ApprovalCb(action=action, content_id=1).pack())
+        assert "Этот черновик не ваш" in alert, action
+
+    after = await load_rule(running.session_factory, rule_id)
+    assert (after.is_active, after.next_execution_at, after.name) == (
+        before.is_active,
+        before.next_execution_at,
+        before.name,
+    )
+    async with running.session_factory() as session:
+        (post,) = (await session.scalars(select(ScheduledPost))).all()
+    assert post.status == PostStatus.AWAITING_APPROVAL
+    texts = " ".join(m.get("text", "") for m in fake_tg.sent_to(OTHER_USER_ID))
+    assert "Тестовое правило" not in texts
+    assert len(fake_tg.sent_to(USER_ID)) == 0 or all(
+        "Boris" not in m.get("text", "") for m in fake_tg.sent_to(USER_ID)
+    )
+
+
+async def test_no_ai_configured_hides_ai_and_fixed_text_rules_still_work(
+    fake_tg: FakeTelegram, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_database(url)
+    app = create_app(
+        make_settings(database_url=url, telegram_api_base=fake_tg.base_url, disable_workers=True)
+    )
+    async with polling(app):
+        await seed_user_and_channel(app.session_factory, timezone=MSK, language="en")
+        chat = Chat(fake_tg, USER_ID)
+        listing = await chat.say("/rules", "No rules yet")
+        step = await chat.tap(listing, "New rule", "Step 1 of 5")
+        step = await chat.say("Plain", "Step 2 of 5")
+        step = await chat.tap(step, "Every N hours", "Every how many hours?")
+        step = await chat.tap(step, "24", "AI writing is not configured")
+        with pytest.raises(AssertionError):
+            fake_tg.find_button(step, "AI writes it")
+        await chat.tap(step, "Fixed text", "Send the text")
+
+
+async def test_create_the_seed_rule_by_chat_in_russian(
+    running: App, fake_tg: FakeTelegram, fake_ai: FakeOpenAI
+) -> None:
+    await seed_user_and_channel(running.session_factory, timezone=MSK, language="ru")
+    chat = Chat(fake_tg, USER_ID)
+    listing = await chat.say("/rules", "Правил пока нет")
+    step = await chat.tap(listing, "Новое правило", "Шаг 1 из 5")
+    step = await chat.say("Тестовое правило", "Шаг 2 из 5")
+    step = await chat.tap(step, "Ежедневно", "В какое время?")
+    step = await chat.say("12:05", "По каким дням?")
+    assert "✅ Пн" in str(step["reply_markup"])
+    step = await chat.tap(step, "Готово", "Шаг 3 из 5")
+    step = await chat.tap(step, "Пишет ИИ", "О чём писать ИИ?")
+    step = await chat.say("Создай пост о технологиях", "Какой стиль?")
+    step = await chat.tap(step, "Пропустить", "Шаг 4 из 5")
+    await chat.toggle(step, "Tech news")
+    step = await chat.tap(step, "Готово", "Шаг 5 из 5")
+    confirm = await chat.tap(step, "Публиковать сразу", "Проверьте новое правило")
+    assert "каждый день в 12:05 (Europe/Moscow)" in confirm["text"]
+    assert confirm["text"].count("• Вт 2026-12-01 12:05") == 1
+    assert len(re.findall(r"• \w\w 2026-12-0\d 12:05", confirm["text"])) == 5
+    await chat.tap(confirm, "Сохранить правило", "Правило сохранено")
+    view = await chat.expect("Следующий запуск: Вт 2026-12-01 12:05")
+    assert "Запусков: 0 · успешно: 0 · ошибок: 0" in view["text"]
+    (rule,) = await rules_of(running)
+    assert rule.content_config == {"description": "Создай пост о технологиях"}
+    assert fake_ai.requests == []
+    assert chat.taps == 9  # plus four typed answers: name, time, topic (and /rules)
