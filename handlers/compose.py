@@ -4,13 +4,16 @@ targets → time → Telegram options → confirm."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InputMediaPhoto, Message
@@ -84,6 +87,32 @@ class AlbumCollector:
 
 
 ALBUMS = AlbumCollector()
+
+
+class UserLocks:
+    """One lock per user, dropped when nobody holds or waits for it. Two quick presses of
+    Confirm arrive as two updates handled at the same time: the second must find the dialog
+    finished by the first, not save the post a second time."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, user_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users <= 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
+
+
+CONFIRM_LOCKS = UserLocks()
 
 
 # ---------- helpers ----------
@@ -863,6 +892,26 @@ async def on_confirm(
     clock: Clock,
     waker: Waker,
 ) -> None:
+    async with CONFIRM_LOCKS.hold(db_user.id):
+        if await state.get_state() != NewPost.confirm.state:
+            # A second press while the first was saving: the post is saved once.
+            await query.answer(
+                _("Already saved.")
+                if await state.get_state() is None
+                else _("This button is no longer active. Open /menu."),
+            )
+            return
+        await confirm_draft(query, state, session, db_user, clock, waker)
+
+
+async def confirm_draft(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    clock: Clock,
+    waker: Waker,
+) -> None:
     data = await state.get_data()
     when = datetime.fromisoformat(data["when"]) if data.get("when") else None
     service = PostService(session, clock, waker)
@@ -887,6 +936,9 @@ async def on_confirm(
     await state.clear()
     await query.answer(_("Saved"))
     if isinstance(query.message, Message):
+        # The confirmation's buttons have done their work: nothing there may save it again.
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         ids = ", ".join(f"#{p.id}" for p in posts)
         text = (
             _("✅ Scheduled: {ids} for {when}.").format(
