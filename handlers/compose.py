@@ -9,7 +9,7 @@ import html
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.fitting import (
+    INSTAGRAM_HASHTAG_LIMIT,
     TELEGRAM_CAPTION_LIMIT,
     TELEGRAM_TEXT_LIMIT,
     FitResult,
@@ -118,6 +119,17 @@ CONFIRM_LOCKS = UserLocks()
 # ---------- helpers ----------
 
 
+class LimitSettings(Protocol):
+    """The part of the bot's settings the preview checks against (dispatcher data
+    `app_settings`)."""
+
+    instagram_hashtag_limit: int
+
+
+def limits(app_settings: LimitSettings) -> dict[str, int]:
+    return {"hashtag_limit": app_settings.instagram_hashtag_limit}
+
+
 def draft_from_state(data: dict[str, Any]) -> Draft:
     return Draft(
         text=data.get("text", ""),
@@ -127,7 +139,7 @@ def draft_from_state(data: dict[str, Any]) -> Draft:
     )
 
 
-def describe_problem(result: FitResult) -> str:
+def describe_problem(result: FitResult, hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT) -> str:
     platform = platform_label(result.platform)
     lines = []
     for problem in result.problems:
@@ -142,7 +154,11 @@ def describe_problem(result: FitResult) -> str:
         elif problem == Problem.NEEDS_PICTURE:
             lines.append(_("{platform}: a picture is required.").format(platform=platform))
         elif problem == Problem.TOO_MANY_HASHTAGS:
-            lines.append(_("{platform}: too many hashtags.").format(platform=platform))
+            lines.append(
+                _("{platform}: too many hashtags — at most {limit} are allowed.").format(
+                    platform=platform, limit=hashtag_limit
+                )
+            )
         elif problem == Problem.TOO_MANY_PICTURES:
             lines.append(_("{platform}: too many pictures.").format(platform=platform))
     return "\n".join(lines)
@@ -163,7 +179,8 @@ def rule_error_text(error: PostRuleError, timezone: str) -> str:
             "link it again."
         ).format(title=error.details.get("title", ""))
     if error.code == "does_not_fit":
-        return "\n".join(describe_problem(r) for r in error.details["results"])
+        limit = int(error.details.get("hashtag_limit", INSTAGRAM_HASHTAG_LIMIT))
+        return "\n".join(describe_problem(r, limit) for r in error.details["results"])
     return _("That did not work. Try again.")
 
 
@@ -250,14 +267,18 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
 
 
 async def send_preview(
-    message: Message, state: FSMContext, session: AsyncSession, user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    app_settings: LimitSettings,
 ) -> None:
     """Show the post as each chosen platform will show it, its problems, and the actions."""
     data = await state.get_data()
     await state.set_state(NewPost.preview)
     draft = draft_from_state(data)
     platforms = await preview_platforms(session, user, data)
-    results = check_draft(draft, platforms)
+    results = check_draft(draft, platforms, **limits(app_settings))
     if "telegram" in platforms:
         await send_telegram_view(message, draft)
     for result in results:
@@ -279,7 +300,7 @@ async def send_preview(
         await message.answer(_("👆 This is how the post will look."), reply_markup=keyboard)
         return
     await message.answer(
-        "\n".join(describe_problem(r) for r in problems)
+        "\n".join(describe_problem(r, app_settings.instagram_hashtag_limit) for r in problems)
         + "\n"
         + _("Fix it with the buttons below, or send a new version."),
         reply_markup=keyboard,
@@ -404,7 +425,11 @@ async def on_title_not_text(message: Message) -> None:
 @router.message(NewPost.content, F.photo)
 @router.message(NewPost.add_photo, F.photo)
 async def on_post_photos(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     group = await ALBUMS.collect(message)
     if group is None:
@@ -424,25 +449,33 @@ async def on_post_photos(
         return
     text = captions[0] if captions else (data.get("text", "") if adding else "")
     await state.update_data(text=text, media=media)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.content, F.text & ~F.text.startswith("/"))
 async def on_post_text(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     await state.update_data(text=message.html_text, media=[], source="manual", prompt=None)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.preview, F.text & ~F.text.startswith("/"))
 async def on_new_version_at_preview(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     """Text sent while looking at the preview is the next version of the post (photos stay:
     it becomes their caption)."""
     await state.update_data(text=message.html_text, source="manual", prompt=None)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.content, ~F.text.startswith("/"))
@@ -485,6 +518,7 @@ async def generate_into_state(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
     prompt: str,
     avoid: tuple[str, ...] = (),
@@ -517,7 +551,7 @@ async def generate_into_state(
         source="ai",
         prompt=prompt,
     )
-    await send_preview(message, state, session, user)
+    await send_preview(message, state, session, user, app_settings)
     return True
 
 
@@ -527,13 +561,14 @@ async def on_ai_prompt(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
 ) -> None:
     prompt = (message.text or "").strip()
     if not generator.available:
         await ask_for_content(message, state, generator)
         return
-    await generate_into_state(message, state, session, db_user, generator, prompt)
+    await generate_into_state(message, state, session, db_user, app_settings, generator, prompt)
 
 
 @router.message(NewPost.ai_prompt, ~F.text.startswith("/"))
@@ -547,6 +582,7 @@ async def on_regenerate(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
 ) -> None:
     data = await state.get_data()
@@ -558,7 +594,14 @@ async def on_regenerate(
     if isinstance(query.message, Message):
         previous = plain_text(None, data.get("text", ""))
         await generate_into_state(
-            query.message, state, session, db_user, generator, prompt, avoid=(previous,)
+            query.message,
+            state,
+            session,
+            db_user,
+            app_settings,
+            generator,
+            prompt,
+            avoid=(previous,),
         )
 
 
@@ -567,7 +610,11 @@ async def on_regenerate(
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "fix_truncate"))
 async def on_draft_truncate(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     data = await state.get_data()
     draft = draft_from_state(data)
@@ -577,7 +624,11 @@ async def on_draft_truncate(
     for _attempt in range(12):
         results = [
             r
-            for r in check_draft(Draft(text, draft.title, draft.media, draft.options), platforms)
+            for r in check_draft(
+                Draft(text, draft.title, draft.media, draft.options),
+                platforms,
+                **limits(app_settings),
+            )
             if Problem.TOO_LONG in r.problems
         ]
         if not results:
@@ -588,19 +639,23 @@ async def on_draft_truncate(
     await state.update_data(text=text)
     await query.answer(_("Shortened"))
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "fix_thread"))
 async def on_draft_thread(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     options = dict((await state.get_data()).get("options") or {})
     options["x_thread"] = True
     await state.update_data(options=options)
     await query.answer(_("X will get a thread"))
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "add_photo"))
@@ -691,7 +746,12 @@ async def on_target_toggle(
 
 @router.callback_query(NewPost.targets, TargetPickCb.filter(F.target_id == 0))
 async def on_targets_done(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User, clock: Clock
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
+    clock: Clock,
 ) -> None:
     data = await state.get_data()
     owned = await TargetRepository(session).get_many_for_owner(db_user.id, data.get("chosen", []))
@@ -703,9 +763,10 @@ async def on_targets_done(
     if not isinstance(query.message, Message):
         return
     draft = draft_from_state(data)
-    if any(not r.ok for r in check_draft(draft, sorted({t.platform for t in owned}))):
+    platforms = sorted({t.platform for t in owned})
+    if any(not r.ok for r in check_draft(draft, platforms, **limits(app_settings))):
         # Back to the preview for these platforms, with the fix-it buttons.
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
         return
     if data.get("mode") == "publish_now":
         await state.update_data(when=None)
@@ -889,6 +950,7 @@ async def on_confirm(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     clock: Clock,
     waker: Waker,
 ) -> None:
@@ -901,7 +963,7 @@ async def on_confirm(
                 else _("This button is no longer active. Open /menu."),
             )
             return
-        await confirm_draft(query, state, session, db_user, clock, waker)
+        await confirm_draft(query, state, session, db_user, app_settings, clock, waker)
 
 
 async def confirm_draft(
@@ -909,12 +971,13 @@ async def confirm_draft(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     clock: Clock,
     waker: Waker,
 ) -> None:
     data = await state.get_data()
     when = datetime.fromisoformat(data["when"]) if data.get("when") else None
-    service = PostService(session, clock, waker)
+    service = PostService(session, clock, waker, **limits(app_settings))
     try:
         _content, posts = await service.schedule(
             db_user.id,
@@ -979,11 +1042,15 @@ async def on_back_to_content(
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.targets)
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.add_photo)
 async def on_back_to_preview(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.time)

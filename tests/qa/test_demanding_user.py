@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from handlers.states import NewPost
+from services.clock import ManualClock
 from storage.models import ScheduledPost
-from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID
-from tests.ux.harness import Chat, Harness
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
+from tests.fakes.telegram import FakeTelegram
+from tests.ux.conftest import sqlite_copy, texts
+from tests.ux.harness import Chat, Harness, running_bot
+from tests.ux.test_compose import link_targets
 
 
 async def link_channel(harness: Harness, user_id: int, title: str = "Tech news") -> Chat:
@@ -65,3 +72,45 @@ async def test_confirm_pressed_twice_quickly_saves_one_post(harness: Harness) ->
     # The confirmation keeps no button that could save the post again.
     (shown,) = [m for m in chat.sent() if m["message_id"] == confirmation["message_id"]]
     assert not shown.get("reply_markup")
+
+
+@pytest.fixture
+async def strict_hashtags_harness(
+    fake_tg: FakeTelegram, migrated_sqlite: Path, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[Harness]:
+    """The bot's owner allows 5 hashtags on Instagram (INSTAGRAM_HASHTAG_LIMIT=5)."""
+    settings = make_settings(
+        database_url=sqlite_copy(migrated_sqlite, tmp_path),
+        telegram_api_base=fake_tg.base_url,
+        instagram_hashtag_limit=5,
+    )
+    async with running_bot(settings, fake_tg, clock) as value:
+        yield value
+
+
+async def test_instagram_preview_checks_the_configured_hashtag_limit(
+    strict_hashtags_harness: Harness,
+) -> None:
+    harness = strict_hashtags_harness
+    await link_targets(harness, "instagram")
+    chat = harness.chat(USER_ID)
+    await chat.send("/new")
+    preview = texts(await chat.send("Autumn sale " + " ".join(f"#tag{i}" for i in range(8))))
+    assert "Instagram: too many hashtags — at most 5 are allowed." in preview
+
+    # Choosing the Instagram account anyway brings the preview back, and nothing is saved.
+    await chat.tap("Schedule")
+    await chat.tap("My instagram")
+    again = texts(await chat.tap("Done"))
+    assert "at most 5" in again
+    assert await chat.state() == NewPost.preview.state
+    assert await count_posts(harness) == 0
+
+    # Within the limit the post goes through.
+    await chat.send("Autumn sale #one #two #three")
+    await chat.tap("Schedule")
+    await chat.tap("Done")
+    await chat.tap("In 1 hour")
+    await chat.tap("Confirm")
+    assert await count_posts(harness) == 1
+
