@@ -43,8 +43,14 @@ def platform_label(platform: str) -> str:
 
 
 def target_label(target: Target) -> str:
+    """For message text (HTML)."""
+    return escape(target_button_text(target), quote=False)
+
+
+def target_button_text(target: Target) -> str:
+    """For a button: labels are plain text, an escaped `&lt;` would show as it is."""
     handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""
-    return f"{platform_label(target.platform)}: {escape(target.title)}{handle}"
+    return f"{platform_label(target.platform)}: {target.title}{handle}"
 
 
 def snippet(content: Content, length: int = 60) -> str:

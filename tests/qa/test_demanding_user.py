@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from content.fitting import visible_text
 from handlers.states import NewPost
 from services.clock import ManualClock
 from storage.models import ScheduledPost
@@ -114,3 +115,35 @@ async def test_instagram_preview_checks_the_configured_hashtag_limit(
     await chat.tap("Confirm")
     assert await count_posts(harness) == 1
 
+
+TRICKY_TITLE = "<b>Me & You</b>"
+
+
+def buttons(message: dict[str, object]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    assert isinstance(markup, dict)
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_a_channel_title_with_html_shows_as_typed(sqlite_harness: Harness) -> None:
+    harness = sqlite_harness
+    harness.fake.add_channel(CHANNEL_ID, TRICKY_TITLE, None, owner=USER_ID, bot_status="member")
+    chat = harness.chat(USER_ID)
+    await chat.send("/link")
+    (refusal,) = await chat.forward_from(CHANNEL_ID)
+    # Telegram shows the HTML text: the title must arrive escaped, not as markup.
+    assert f"I am not an administrator of {TRICKY_TITLE}." in visible_text(refusal["text"])
+
+    harness.fake.add_channel(CHANNEL_ID, TRICKY_TITLE, None, owner=USER_ID)
+    linked = texts(await chat.forward_from(CHANNEL_ID))
+    assert TRICKY_TITLE in visible_text(linked)
+    assert f"Telegram: {TRICKY_TITLE}" in buttons(chat.last())  # the targets list
+
+    await chat.send("/new")
+    await chat.send("Hello")
+    await chat.tap("Schedule")
+    assert f"▫️ Telegram: {TRICKY_TITLE}" in buttons(chat.last())  # the target picker
+    await chat.tap("Me & You")
+    await chat.tap("Done")
+    confirm = texts(await chat.tap("In 1 hour"))
+    assert f"• Telegram: {TRICKY_TITLE}" in visible_text(confirm)
