@@ -274,6 +274,7 @@ async def send_preview(
     app_settings: LimitSettings,
 ) -> None:
     """Show the post as each chosen platform will show it, its problems, and the actions."""
+    await state.update_data(editing=False)
     data = await state.get_data()
     await state.set_state(NewPost.preview)
     draft = draft_from_state(data)
@@ -672,6 +673,7 @@ async def on_draft_add_photo(query: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "edit"))
 async def on_draft_edit(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(NewPost.content)
+    await state.update_data(editing=True)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
@@ -1019,9 +1021,21 @@ async def confirm_draft(
 
 
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.content)
-async def on_back_from_content(query: CallbackQuery, state: FSMContext, db_user: User) -> None:
-    await state.clear()
+async def on_back_from_content(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
+) -> None:
     await query.answer()
+    if (await state.get_data()).get("editing"):
+        # Back from ✏️ Edit: the draft is still there, unchanged.
+        await state.update_data(editing=False)
+        if isinstance(query.message, Message):
+            await send_preview(query.message, state, session, db_user, app_settings)
+        return
+    await state.clear()
     if isinstance(query.message, Message):
         from handlers.common import welcome_text
 

@@ -147,3 +147,20 @@ async def test_a_channel_title_with_html_shows_as_typed(sqlite_harness: Harness)
     await chat.tap("Done")
     confirm = texts(await chat.tap("In 1 hour"))
     assert f"• Telegram: {TRICKY_TITLE}" in visible_text(confirm)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "edit", "back"), [(USER_ID, "Edit", "Back"), (OTHER_USER_ID, "Изменить", "Назад")]
+)
+async def test_back_from_edit_returns_to_the_draft(
+    sqlite_harness: Harness, user_id: int, edit: str, back: str
+) -> None:
+    chat = sqlite_harness.chat(user_id)
+    await chat.send("/new")
+    await chat.send("My carefully written draft")
+    await chat.tap(edit)
+    shown = texts(await chat.tap(back))
+    # The draft comes back: not the main menu with the draft silently gone.
+    assert "My carefully written draft" in shown
+    assert await chat.state() == NewPost.preview.state
+    assert (await chat.data())["text"] == "My carefully written draft"
