@@ -15,6 +15,7 @@ from services.clock import ManualClock
 from storage.models import ScheduledPost
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.x_server import FakeXServer
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
 from tests.ux.test_compose import link_targets
@@ -164,3 +165,19 @@ async def test_back_from_edit_returns_to_the_draft(
     assert "My carefully written draft" in shown
     assert await chat.state() == NewPost.preview.state
     assert (await chat.data())["text"] == "My carefully written draft"
+
+
+async def test_commands_in_the_middle_of_linking_are_obeyed(
+    social_harness: Harness, x_server: FakeXServer
+) -> None:
+    chat = social_harness.chat(USER_ID)
+    await chat.send("/link_x")
+    assert "Authorize app" in chat.last()["text"]
+    # Changed their mind: Instagram first. Not "Send the PIN code X showed you".
+    (answer,) = await chat.send("/link_instagram")
+    assert "Linking an Instagram account" in answer["text"]
+    (answer,) = await chat.send("/scheduled")
+    assert "No posts here yet" in answer["text"]
+    await chat.send("/link_instagram")
+    (answer,) = await chat.send("/unknown_command")
+    assert "does not look like an Instagram username" not in answer["text"]
