@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
+from bot.factory import create_workers
 from content.fitting import visible_text
 from handlers.states import NewPost
 from services.clock import ManualClock
 from storage.models import ScheduledPost
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import BOT_ID, FakeTelegram
 from tests.fakes.x_server import FakeXServer
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
@@ -181,3 +183,28 @@ async def test_commands_in_the_middle_of_linking_are_obeyed(
     await chat.send("/link_instagram")
     (answer,) = await chat.send("/unknown_command")
     assert "does not look like an Instagram username" not in answer["text"]
+
+
+async def test_owner_is_told_when_a_channel_with_html_in_its_title_breaks(
+    sqlite_harness: Harness, clock: ManualClock
+) -> None:
+    harness = sqlite_harness
+    channel = harness.fake.add_channel(CHANNEL_ID, TRICKY_TITLE, None, owner=USER_ID)
+    chat = harness.chat(USER_ID)
+    await chat.send("/link")
+    await chat.forward_from(CHANNEL_ID)
+    await chat.send("/new")
+    await chat.send("Tonight: <b>live</b> & loud")
+    await chat.tap("Publish now")
+    await chat.tap("Me & You")
+    await chat.tap("Done")
+    await chat.tap("Confirm")
+    channel.members[BOT_ID] = {"status": "left"}  # the bot was removed from the channel
+    before = len(chat.sent())
+
+    group = create_workers(harness.app, AsyncIOScheduler(timezone="UTC"))
+    await group.runners[0].worker.run_once()
+
+    told = [visible_text(m["text"]) for m in chat.sent()[before:]]
+    assert any(f"I cannot publish to {TRICKY_TITLE} any more" in t for t in told), told
+    assert any("was not published" in t and TRICKY_TITLE in t for t in told), told
