@@ -8,6 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb, NavCb
 from handlers.keyboards import main_menu
+from handlers.render import zone_label
 from storage.models import User
 
 router = Router(name="common")
@@ -36,7 +37,7 @@ def welcome_text(user: User) -> str:
     return _(
         "Hi! I am Content Curator. I write, schedule and publish posts to your Telegram "
         "channels, X and Instagram.\n\nYour time zone: <b>{timezone}</b>. What shall we do?"
-    ).format(timezone=user.timezone)
+    ).format(timezone=zone_label(user.timezone))
 
 
 @router.message(CommandStart())

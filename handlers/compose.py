@@ -41,7 +41,7 @@ from handlers.keyboards import (
     target_picker,
     time_presets,
 )
-from handlers.render import platform_label, target_label, time_both
+from handlers.render import platform_label, target_label, time_both, zone_label
 from handlers.states import NewPost
 from platforms.telegram import render_post_html, url_buttons_markup
 from services.clock import Clock
@@ -784,7 +784,7 @@ async def ask_for_time(message: Message, state: FSMContext, user: User) -> None:
             "When? Choose below or type a time, for example <code>2026-12-01 18:00</code>, "
             "<code>in 10 minutes</code>, <code>tomorrow 9:30</code>, <code>friday 18:00</code>."
             "\nYour time zone: {tz}."
-        ).format(tz=user.timezone),
+        ).format(tz=zone_label(user.timezone)),
         reply_markup=time_presets(),
     )
 

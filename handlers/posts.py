@@ -21,7 +21,7 @@ from handlers.compose import (
     unreadable_time_text,
 )
 from handlers.keyboards import back_cancel, main_menu, post_actions, post_list_keyboard
-from handlers.render import post_line, status_label, time_both
+from handlers.render import post_line, status_label, time_both, zone_label
 from handlers.states import Reschedule
 from services.clock import Clock
 from services.notify import Waker
@@ -232,7 +232,7 @@ async def on_post_reschedule(
     if isinstance(query.message, Message):
         await query.message.answer(
             _("Send the new time for post #{id} (your time zone: {tz}).").format(
-                id=post.id, tz=db_user.timezone
+                id=post.id, tz=zone_label(db_user.timezone)
             ),
             reply_markup=back_cancel(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -10,15 +11,33 @@ from aiogram.utils.i18n import gettext as _
 
 from storage.models import Content, PostStatus, ScheduledPost, Target
 
+_POSIX_ZONE_RE = re.compile(
+    r"^Etc/(?:GMT|UTC|UCT|Greenwich|Zulu)(?:(?P<sign>[+-])(?P<hours>\d{1,2}))?$"
+)
+
 
 def local_time(value: datetime, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def zone_label(timezone: str) -> str:
+    """The zone as a person reads it. An offset the user typed is stored as a POSIX
+    `Etc/GMT-3`, whose sign is the opposite of what it means: show it as `UTC+3`."""
+    match = _POSIX_ZONE_RE.match(timezone)
+    if match is None:
+        return timezone
+    hours = int(match.group("hours") or 0)
+    if hours == 0:
+        return "UTC"
+    return f"UTC{'+' if match.group('sign') == '-' else '-'}{hours}"
+
+
 def time_both(value: datetime, timezone: str) -> str:
     """The time in the user's zone and in UTC, for confirmations."""
     return _("{local} ({zone}), {utc} UTC").format(
-        local=local_time(value, timezone), zone=timezone, utc=local_time(value, "UTC")
+        local=local_time(value, timezone),
+        zone=zone_label(timezone),
+        utc=local_time(value, "UTC"),
     )
 
 

@@ -208,3 +208,27 @@ async def test_owner_is_told_when_a_channel_with_html_in_its_title_breaks(
     told = [visible_text(m["text"]) for m in chat.sent()[before:]]
     assert any(f"I cannot publish to {TRICKY_TITLE} any more" in t for t in told), told
     assert any("was not published" in t and TRICKY_TITLE in t for t in told), told
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown", "local", "utc"),
+    [("+3", "UTC+3", "18:00", "15:00"), ("UTC-5", "UTC-5", "18:00", "23:00")],
+)
+async def test_an_offset_zone_is_shown_as_typed_not_as_posix(
+    sqlite_harness: Harness, typed: str, shown: str, local: str, utc: str
+) -> None:
+    """POSIX names count the other way round: Etc/GMT-3 is UTC+3. A user who typed +3 and
+    reads "Etc/GMT-3" thinks the bot got it wrong."""
+    chat = await link_channel(sqlite_harness, OTHER_USER_ID, "Канал")
+    await chat.send("/settings")
+    await chat.tap("Часовой пояс")
+    seen = texts(await chat.send(typed))
+    await chat.send("/new")
+    await chat.send("Текст")
+    await chat.tap("Запланировать")
+    await chat.tap("Канал")
+    seen += texts(await chat.tap("Готово"))
+    seen += texts(await chat.send("завтра в 18:00"))
+    assert f"2026-12-02 {local} ({shown}), 2026-12-02 {utc} UTC" in seen
+    assert f"Часовой пояс: {shown}" in seen
+    assert "Etc/GMT" not in seen
