@@ -425,6 +425,7 @@ async def on_title_not_text(message: Message) -> None:
 
 @router.message(NewPost.content, F.photo)
 @router.message(NewPost.add_photo, F.photo)
+@router.message(NewPost.preview, F.photo)  # a photo sent at the preview joins the post
 async def on_post_photos(
     message: Message,
     state: FSMContext,
@@ -436,7 +437,7 @@ async def on_post_photos(
     if group is None:
         return  # another message of the album handles it
     data = await state.get_data()
-    adding = await state.get_state() == NewPost.add_photo.state
+    adding = await state.get_state() in (NewPost.add_photo.state, NewPost.preview.state)
     photos = [
         {"kind": "photo", "file_id": m.photo[-1].file_id} for m in group if m.photo is not None
     ]

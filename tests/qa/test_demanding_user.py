@@ -232,3 +232,17 @@ async def test_an_offset_zone_is_shown_as_typed_not_as_posix(
     assert f"2026-12-02 {local} ({shown}), 2026-12-02 {utc} UTC" in seen
     assert f"Часовой пояс: {shown}" in seen
     assert "Etc/GMT" not in seen
+
+
+async def test_a_photo_sent_at_the_preview_joins_the_post(sqlite_harness: Harness) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    await chat.send("Our new office")
+    shown = await chat.send_photo()
+    # Not "I did not understand that": the photo is added and the text becomes its caption.
+    (photo,) = [m for m in shown if m.get("photo")]
+    assert photo["caption"] == "Our new office"
+    data = await chat.data()
+    assert len(data["media"]) == 1
+    assert data["text"] == "Our new office"
+    assert await chat.state() == NewPost.preview.state
