@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import AccountCb
 from handlers.keyboards import main_menu
-from handlers.render import target_label
+from handlers.render import target_name
 from handlers.states import NewPost
 from platforms.credentials import SecretBox, SecretsUnavailableError
 from platforms.instagram import InstagramLogin, Linked, LinkFailed, LoginEvent, NeedCode
@@ -202,7 +202,7 @@ async def on_x_pin(
         db_user,
         target,
         _("✅ X account {title} is linked. I will publish there.").format(
-            title=target_label(target)
+            title=target_name(target)
         ),
     )
 
@@ -368,7 +368,7 @@ async def _on_login_event(
             user,
             target,
             _("✅ Instagram account {title} is linked. I will publish there.").format(
-                title=target_label(target)
+                title=target_name(target)
             ),
         )
         return

@@ -66,6 +66,13 @@ def target_label(target: Target) -> str:
     return escape(target_button_text(target), quote=False)
 
 
+def target_name(target: Target) -> str:
+    """The target without its platform, for sentences that name the platform already
+    ("X account @anna", not "X account X: @anna"). HTML."""
+    handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""
+    return escape(f"{target.title}{handle}", quote=False)
+
+
 def target_button_text(target: Target) -> str:
     """For a button: labels are plain text, an escaped `&lt;` would show as it is."""
     handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import MenuCb, NavCb, TargetCb
 from handlers.keyboards import account_buttons, back_cancel, main_menu, nav_row
-from handlers.render import target_button_text, target_label
+from handlers.render import target_button_text, target_label, target_name
 from handlers.states import LinkChannel, NewPost
 from platforms.telegram import ChannelLinkError, LinkProblem, TelegramChannelVerifier
 from storage.models import Platform, Target, TargetStatus, User
@@ -154,7 +154,7 @@ async def on_channel_reference(
     await session.commit()
     data = await state.get_data()
     await message.answer(
-        _("✅ Channel {title} is linked. I will publish there.").format(title=target_label(target))
+        _("✅ Channel {title} is linked. I will publish there.").format(title=target_name(target))
     )
     if data.get("resume_new_post"):
         chosen = sorted(set(data.get("chosen", [])) | {target.id})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from handlers.states import NewPost
 from services.clock import ManualClock
 from storage.models import ScheduledPost
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
+from tests.fakes.instagram_client import FakeInstagram
 from tests.fakes.telegram import BOT_ID, FakeTelegram
-from tests.fakes.x_server import FakeXServer
+from tests.fakes.x_server import FakeXServer, XUser
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
 from tests.ux.test_compose import link_targets
@@ -246,3 +248,48 @@ async def test_a_photo_sent_at_the_preview_joins_the_post(sqlite_harness: Harnes
     assert len(data["media"]) == 1
     assert data["text"] == "Our new office"
     assert await chat.state() == NewPost.preview.state
+
+
+@pytest.mark.parametrize(
+    ("user_id", "x_text", "instagram_text", "channel_text"),
+    [
+        (
+            USER_ID,
+            "✅ X account @anna_codes is linked.",
+            "✅ Instagram account @shop is linked.",
+            "✅ Channel Tech news (@chan111) is linked.",
+        ),
+        (
+            OTHER_USER_ID,
+            "✅ Аккаунт X @anna_codes подключён.",
+            "✅ Аккаунт Instagram @shop подключён.",
+            "✅ Канал Tech news (@chan222) подключён.",
+        ),
+    ],
+    ids=["en", "ru"],
+)
+async def test_linked_messages_name_the_platform_once(
+    social_harness: Harness,
+    x_server: FakeXServer,
+    instagram: FakeInstagram,
+    user_id: int,
+    x_text: str,
+    instagram_text: str,
+    channel_text: str,
+) -> None:
+    """Not "X account X: @anna_codes is linked"."""
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    instagram.add_account("shop", "pw-123456")
+    chat = social_harness.chat(user_id)
+    (invitation,) = await chat.send("/link_x")
+    match = re.search(r"oauth_token=([\w-]+)", invitation["text"])
+    assert match
+    seen = texts(await chat.send(x_server.approve(match.group(1), "42")))
+    await chat.send("/link_instagram")
+    await chat.send("@shop")
+    seen += texts(await chat.send("pw-123456"))
+    social_harness.fake.add_channel(CHANNEL_ID, "Tech news", f"chan{user_id}", owner=user_id)
+    await chat.send("/link")
+    seen += texts(await chat.forward_from(CHANNEL_ID))
+    for expected in (x_text, instagram_text, channel_text):
+        assert expected in seen
