@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import AccountCb
 from handlers.keyboards import main_menu
-from handlers.render import target_label
+from handlers.render import target_name
 from handlers.states import NewPost
 from platforms.credentials import SecretBox, SecretsUnavailableError
 from platforms.instagram import InstagramLogin, Linked, LinkFailed, LoginEvent, NeedCode
@@ -35,6 +35,11 @@ _IG_USERNAME_RE = re.compile(r"^@?([A-Za-z0-9._]{1,30})$")
 
 class LinkX(StatesGroup):
     pin = State()
+
+
+# Commands are not answers: a command sent in the middle of linking (/link_instagram while
+# X waits for its PIN, /rules, /help) goes to its own handler instead of being read as a PIN,
+# a username or a code. The password step takes anything: a password may start with "/".
 
 
 class LinkInstagram(StatesGroup):
@@ -148,7 +153,7 @@ async def start_x_linking(
     )
 
 
-@router.message(LinkX.pin)
+@router.message(LinkX.pin, ~F.text.startswith("/"))
 async def on_x_pin(
     message: Message,
     state: FSMContext,
@@ -197,7 +202,7 @@ async def on_x_pin(
         db_user,
         target,
         _("✅ X account {title} is linked. I will publish there.").format(
-            title=target_label(target)
+            title=target_name(target)
         ),
     )
 
@@ -231,7 +236,7 @@ async def start_instagram_linking(message: Message, state: FSMContext, secrets: 
     )
 
 
-@router.message(LinkInstagram.username)
+@router.message(LinkInstagram.username, ~F.text.startswith("/"))
 async def on_instagram_username(message: Message, state: FSMContext) -> None:
     match = _IG_USERNAME_RE.match((message.text or "").strip())
     if not match:
@@ -284,7 +289,7 @@ async def on_instagram_password(
     await _on_login_event(message, state, session, db_user, secrets, account_linkers, login, event)
 
 
-@router.message(LinkInstagram.code)
+@router.message(LinkInstagram.code, ~F.text.startswith("/"))
 async def on_instagram_code(
     message: Message,
     state: FSMContext,
@@ -313,7 +318,7 @@ async def on_instagram_code(
     await _on_login_event(message, state, session, db_user, secrets, account_linkers, login, event)
 
 
-@router.message(LinkInstagram.logging_in)
+@router.message(LinkInstagram.logging_in, ~F.text.startswith("/"))
 async def on_message_while_logging_in(
     message: Message, state: FSMContext, db_user: User, account_linkers: AccountLinkers
 ) -> None:
@@ -363,7 +368,7 @@ async def _on_login_event(
             user,
             target,
             _("✅ Instagram account {title} is linked. I will publish there.").format(
-                title=target_label(target)
+                title=target_name(target)
             ),
         )
         return

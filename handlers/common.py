@@ -8,6 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb, NavCb
 from handlers.keyboards import main_menu
+from handlers.render import zone_label
 from storage.models import User
 
 router = Router(name="common")
@@ -18,7 +19,10 @@ def help_text() -> str:
         "<b>Content Curator</b> writes, schedules and publishes posts to your channels.\n\n"
         "/new — write a post (or let AI write it), preview it and schedule it\n"
         "/scheduled — your posts and their status\n"
-        "/channels — link a Telegram channel, an X or Instagram account\n"
+        "/channels — your channels and accounts\n"
+        "/link — link a Telegram channel\n"
+        "/link_x — link an X account\n"
+        "/link_instagram — link an Instagram account\n"
         "/rules — auto-posting rules\n"
         "/settings — language and time zone\n"
         "/menu — the main menu\n"
@@ -33,7 +37,7 @@ def welcome_text(user: User) -> str:
     return _(
         "Hi! I am Content Curator. I write, schedule and publish posts to your Telegram "
         "channels, X and Instagram.\n\nYour time zone: <b>{timezone}</b>. What shall we do?"
-    ).format(timezone=user.timezone)
+    ).format(timezone=zone_label(user.timezone))
 
 
 @router.message(CommandStart())

@@ -4,13 +4,16 @@ targets → time → Telegram options → confirm."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InputMediaPhoto, Message
@@ -18,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.fitting import (
+    INSTAGRAM_HASHTAG_LIMIT,
     TELEGRAM_CAPTION_LIMIT,
     TELEGRAM_TEXT_LIMIT,
     FitResult,
@@ -37,7 +41,7 @@ from handlers.keyboards import (
     target_picker,
     time_presets,
 )
-from handlers.render import platform_label, target_label, time_both
+from handlers.render import platform_label, target_label, time_both, zone_label
 from handlers.states import NewPost
 from platforms.telegram import render_post_html, url_buttons_markup
 from services.clock import Clock
@@ -86,7 +90,44 @@ class AlbumCollector:
 ALBUMS = AlbumCollector()
 
 
+class UserLocks:
+    """One lock per user, dropped when nobody holds or waits for it. Two quick presses of
+    Confirm arrive as two updates handled at the same time: the second must find the dialog
+    finished by the first, not save the post a second time."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, user_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users <= 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
+
+
+CONFIRM_LOCKS = UserLocks()
+
+
 # ---------- helpers ----------
+
+
+class LimitSettings(Protocol):
+    """The part of the bot's settings the preview checks against (dispatcher data
+    `app_settings`)."""
+
+    instagram_hashtag_limit: int
+
+
+def limits(app_settings: LimitSettings) -> dict[str, int]:
+    return {"hashtag_limit": app_settings.instagram_hashtag_limit}
 
 
 def draft_from_state(data: dict[str, Any]) -> Draft:
@@ -98,7 +139,7 @@ def draft_from_state(data: dict[str, Any]) -> Draft:
     )
 
 
-def describe_problem(result: FitResult) -> str:
+def describe_problem(result: FitResult, hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT) -> str:
     platform = platform_label(result.platform)
     lines = []
     for problem in result.problems:
@@ -113,7 +154,11 @@ def describe_problem(result: FitResult) -> str:
         elif problem == Problem.NEEDS_PICTURE:
             lines.append(_("{platform}: a picture is required.").format(platform=platform))
         elif problem == Problem.TOO_MANY_HASHTAGS:
-            lines.append(_("{platform}: too many hashtags.").format(platform=platform))
+            lines.append(
+                _("{platform}: too many hashtags — at most {limit} are allowed.").format(
+                    platform=platform, limit=hashtag_limit
+                )
+            )
         elif problem == Problem.TOO_MANY_PICTURES:
             lines.append(_("{platform}: too many pictures.").format(platform=platform))
     return "\n".join(lines)
@@ -134,7 +179,8 @@ def rule_error_text(error: PostRuleError, timezone: str) -> str:
             "link it again."
         ).format(title=error.details.get("title", ""))
     if error.code == "does_not_fit":
-        return "\n".join(describe_problem(r) for r in error.details["results"])
+        limit = int(error.details.get("hashtag_limit", INSTAGRAM_HASHTAG_LIMIT))
+        return "\n".join(describe_problem(r, limit) for r in error.details["results"])
     return _("That did not work. Try again.")
 
 
@@ -221,14 +267,19 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
 
 
 async def send_preview(
-    message: Message, state: FSMContext, session: AsyncSession, user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    app_settings: LimitSettings,
 ) -> None:
     """Show the post as each chosen platform will show it, its problems, and the actions."""
+    await state.update_data(editing=False)
     data = await state.get_data()
     await state.set_state(NewPost.preview)
     draft = draft_from_state(data)
     platforms = await preview_platforms(session, user, data)
-    results = check_draft(draft, platforms)
+    results = check_draft(draft, platforms, **limits(app_settings))
     if "telegram" in platforms:
         await send_telegram_view(message, draft)
     for result in results:
@@ -250,7 +301,7 @@ async def send_preview(
         await message.answer(_("👆 This is how the post will look."), reply_markup=keyboard)
         return
     await message.answer(
-        "\n".join(describe_problem(r) for r in problems)
+        "\n".join(describe_problem(r, app_settings.instagram_hashtag_limit) for r in problems)
         + "\n"
         + _("Fix it with the buttons below, or send a new version."),
         reply_markup=keyboard,
@@ -374,14 +425,19 @@ async def on_title_not_text(message: Message) -> None:
 
 @router.message(NewPost.content, F.photo)
 @router.message(NewPost.add_photo, F.photo)
+@router.message(NewPost.preview, F.photo)  # a photo sent at the preview joins the post
 async def on_post_photos(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     group = await ALBUMS.collect(message)
     if group is None:
         return  # another message of the album handles it
     data = await state.get_data()
-    adding = await state.get_state() == NewPost.add_photo.state
+    adding = await state.get_state() in (NewPost.add_photo.state, NewPost.preview.state)
     photos = [
         {"kind": "photo", "file_id": m.photo[-1].file_id} for m in group if m.photo is not None
     ]
@@ -395,25 +451,33 @@ async def on_post_photos(
         return
     text = captions[0] if captions else (data.get("text", "") if adding else "")
     await state.update_data(text=text, media=media)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.content, F.text & ~F.text.startswith("/"))
 async def on_post_text(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     await state.update_data(text=message.html_text, media=[], source="manual", prompt=None)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.preview, F.text & ~F.text.startswith("/"))
 async def on_new_version_at_preview(
-    message: Message, state: FSMContext, session: AsyncSession, db_user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     """Text sent while looking at the preview is the next version of the post (photos stay:
     it becomes their caption)."""
     await state.update_data(text=message.html_text, source="manual", prompt=None)
-    await send_preview(message, state, session, db_user)
+    await send_preview(message, state, session, db_user, app_settings)
 
 
 @router.message(NewPost.content, ~F.text.startswith("/"))
@@ -456,6 +520,7 @@ async def generate_into_state(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
     prompt: str,
     avoid: tuple[str, ...] = (),
@@ -488,7 +553,7 @@ async def generate_into_state(
         source="ai",
         prompt=prompt,
     )
-    await send_preview(message, state, session, user)
+    await send_preview(message, state, session, user, app_settings)
     return True
 
 
@@ -498,13 +563,14 @@ async def on_ai_prompt(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
 ) -> None:
     prompt = (message.text or "").strip()
     if not generator.available:
         await ask_for_content(message, state, generator)
         return
-    await generate_into_state(message, state, session, db_user, generator, prompt)
+    await generate_into_state(message, state, session, db_user, app_settings, generator, prompt)
 
 
 @router.message(NewPost.ai_prompt, ~F.text.startswith("/"))
@@ -518,6 +584,7 @@ async def on_regenerate(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
     generator: ContentGenerator,
 ) -> None:
     data = await state.get_data()
@@ -529,7 +596,14 @@ async def on_regenerate(
     if isinstance(query.message, Message):
         previous = plain_text(None, data.get("text", ""))
         await generate_into_state(
-            query.message, state, session, db_user, generator, prompt, avoid=(previous,)
+            query.message,
+            state,
+            session,
+            db_user,
+            app_settings,
+            generator,
+            prompt,
+            avoid=(previous,),
         )
 
 
@@ -538,7 +612,11 @@ async def on_regenerate(
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "fix_truncate"))
 async def on_draft_truncate(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     data = await state.get_data()
     draft = draft_from_state(data)
@@ -548,7 +626,11 @@ async def on_draft_truncate(
     for _attempt in range(12):
         results = [
             r
-            for r in check_draft(Draft(text, draft.title, draft.media, draft.options), platforms)
+            for r in check_draft(
+                Draft(text, draft.title, draft.media, draft.options),
+                platforms,
+                **limits(app_settings),
+            )
             if Problem.TOO_LONG in r.problems
         ]
         if not results:
@@ -559,19 +641,23 @@ async def on_draft_truncate(
     await state.update_data(text=text)
     await query.answer(_("Shortened"))
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "fix_thread"))
 async def on_draft_thread(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     options = dict((await state.get_data()).get("options") or {})
     options["x_thread"] = True
     await state.update_data(options=options)
     await query.answer(_("X will get a thread"))
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "add_photo"))
@@ -588,6 +674,7 @@ async def on_draft_add_photo(query: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(NewPost.preview, DraftCb.filter(F.action == "edit"))
 async def on_draft_edit(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(NewPost.content)
+    await state.update_data(editing=True)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
@@ -662,7 +749,12 @@ async def on_target_toggle(
 
 @router.callback_query(NewPost.targets, TargetPickCb.filter(F.target_id == 0))
 async def on_targets_done(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User, clock: Clock
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
+    clock: Clock,
 ) -> None:
     data = await state.get_data()
     owned = await TargetRepository(session).get_many_for_owner(db_user.id, data.get("chosen", []))
@@ -674,9 +766,10 @@ async def on_targets_done(
     if not isinstance(query.message, Message):
         return
     draft = draft_from_state(data)
-    if any(not r.ok for r in check_draft(draft, sorted({t.platform for t in owned}))):
+    platforms = sorted({t.platform for t in owned})
+    if any(not r.ok for r in check_draft(draft, platforms, **limits(app_settings))):
         # Back to the preview for these platforms, with the fix-it buttons.
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
         return
     if data.get("mode") == "publish_now":
         await state.update_data(when=None)
@@ -692,7 +785,7 @@ async def ask_for_time(message: Message, state: FSMContext, user: User) -> None:
             "When? Choose below or type a time, for example <code>2026-12-01 18:00</code>, "
             "<code>in 10 minutes</code>, <code>tomorrow 9:30</code>, <code>friday 18:00</code>."
             "\nYour time zone: {tz}."
-        ).format(tz=user.timezone),
+        ).format(tz=zone_label(user.timezone)),
         reply_markup=time_presets(),
     )
 
@@ -860,12 +953,34 @@ async def on_confirm(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
+    clock: Clock,
+    waker: Waker,
+) -> None:
+    async with CONFIRM_LOCKS.hold(db_user.id):
+        if await state.get_state() != NewPost.confirm.state:
+            # A second press while the first was saving: the post is saved once.
+            await query.answer(
+                _("Already saved.")
+                if await state.get_state() is None
+                else _("This button is no longer active. Open /menu."),
+            )
+            return
+        await confirm_draft(query, state, session, db_user, app_settings, clock, waker)
+
+
+async def confirm_draft(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
     clock: Clock,
     waker: Waker,
 ) -> None:
     data = await state.get_data()
     when = datetime.fromisoformat(data["when"]) if data.get("when") else None
-    service = PostService(session, clock, waker)
+    service = PostService(session, clock, waker, **limits(app_settings))
     try:
         _content, posts = await service.schedule(
             db_user.id,
@@ -887,6 +1002,9 @@ async def on_confirm(
     await state.clear()
     await query.answer(_("Saved"))
     if isinstance(query.message, Message):
+        # The confirmation's buttons have done their work: nothing there may save it again.
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         ids = ", ".join(f"#{p.id}" for p in posts)
         text = (
             _("✅ Scheduled: {ids} for {when}.").format(
@@ -904,9 +1022,21 @@ async def on_confirm(
 
 
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.content)
-async def on_back_from_content(query: CallbackQuery, state: FSMContext, db_user: User) -> None:
-    await state.clear()
+async def on_back_from_content(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
+) -> None:
     await query.answer()
+    if (await state.get_data()).get("editing"):
+        # Back from ✏️ Edit: the draft is still there, unchanged.
+        await state.update_data(editing=False)
+        if isinstance(query.message, Message):
+            await send_preview(query.message, state, session, db_user, app_settings)
+        return
+    await state.clear()
     if isinstance(query.message, Message):
         from handlers.common import welcome_text
 
@@ -927,11 +1057,15 @@ async def on_back_to_content(
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.targets)
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.add_photo)
 async def on_back_to_preview(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(NavCb.filter(F.action == "back"), NewPost.time)

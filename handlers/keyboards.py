@@ -19,7 +19,7 @@ from handlers.callbacks import (
     TargetPickCb,
     TimeCb,
 )
-from handlers.render import target_label
+from handlers.render import target_button_text
 from storage.models import PostStatus, ScheduledPost, Target
 
 
@@ -103,7 +103,7 @@ def target_picker(targets: Sequence[Target], chosen: set[int]) -> InlineKeyboard
     for target in targets:
         mark = "✅ " if target.id in chosen else "▫️ "
         kb.button(
-            text=mark + target_label(target).replace("&amp;", "&"),
+            text=mark + target_button_text(target),
             callback_data=TargetPickCb(target_id=target.id),
         )
     kb.button(text=_("➕ Link a channel"), callback_data=TargetCb(action="link"))

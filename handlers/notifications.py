@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -70,7 +71,7 @@ class TelegramNotifier:
         await self._send(
             owner_id,
             lambda: _("❌ Post {post} was not published.\nReason: {reason}").format(
-                post=title, reason=reason
+                post=title, reason=escape(reason)
             ),
             lambda: decision_keyboard(post_id),
         )
@@ -98,7 +99,7 @@ class TelegramNotifier:
         await self._send(
             owner_id,
             lambda: _("⚠️ I cannot publish to {title} any more: {reason}").format(
-                title=title, reason=reason
+                title=escape(title), reason=escape(reason)
             ),
         )
         await self.admin_alert(f"Target {target_id} ({title}) of user {owner_id} fails: {reason}")
@@ -109,7 +110,7 @@ class TelegramNotifier:
             lambda: _(
                 "⚠️ Auto-posting rule #{id} could not create its post: {error}\n"
                 "It keeps its schedule and tries again next time."
-            ).format(id=rule_id, error=error),
+            ).format(id=rule_id, error=escape(error)),
         )
 
     async def approval_requested(self, owner_id: int, rule_id: int, post_ids: list[int]) -> None:
@@ -124,8 +125,9 @@ class TelegramNotifier:
             await self._send(owner_id, build)
 
     async def admin_alert(self, text: str) -> None:
+        """`text` is plain (error messages, titles): sent as it is, never read as HTML."""
         for admin_id in self.admin_ids:
             try:
-                await self.bot.send_message(admin_id, text)
+                await self.bot.send_message(admin_id, escape(text, quote=False))
             except TelegramAPIError as exc:
                 log.warning("could not alert admin %s: %s", admin_id, type(exc).__name__)

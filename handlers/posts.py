@@ -14,9 +14,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import MenuCb, NavCb, PostCb, PostListCb
-from handlers.compose import rule_error_text, send_preview, unreadable_time_text
+from handlers.compose import (
+    LimitSettings,
+    rule_error_text,
+    send_preview,
+    unreadable_time_text,
+)
 from handlers.keyboards import back_cancel, main_menu, post_actions, post_list_keyboard
-from handlers.render import post_line, status_label, time_both
+from handlers.render import post_line, status_label, time_both, zone_label
 from handlers.states import Reschedule
 from services.clock import Clock
 from services.notify import Waker
@@ -184,6 +189,7 @@ async def on_post_duplicate(
     state: FSMContext,
     session: AsyncSession,
     db_user: User,
+    app_settings: LimitSettings,
 ) -> None:
     found = await PostRepository(session).get_with_content_for_owner(
         db_user.id, callback_data.post_id
@@ -205,7 +211,7 @@ async def on_post_duplicate(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_("A copy of post #{id}:").format(id=callback_data.post_id))
-        await send_preview(query.message, state, session, db_user)
+        await send_preview(query.message, state, session, db_user, app_settings)
 
 
 @router.callback_query(PostCb.filter(F.action == "reschedule"))
@@ -226,7 +232,7 @@ async def on_post_reschedule(
     if isinstance(query.message, Message):
         await query.message.answer(
             _("Send the new time for post #{id} (your time zone: {tz}).").format(
-                id=post.id, tz=db_user.timezone
+                id=post.id, tz=zone_label(db_user.timezone)
             ),
             reply_markup=back_cancel(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -10,15 +11,33 @@ from aiogram.utils.i18n import gettext as _
 
 from storage.models import Content, PostStatus, ScheduledPost, Target
 
+_POSIX_ZONE_RE = re.compile(
+    r"^Etc/(?:GMT|UTC|UCT|Greenwich|Zulu)(?:(?P<sign>[+-])(?P<hours>\d{1,2}))?$"
+)
+
 
 def local_time(value: datetime, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def zone_label(timezone: str) -> str:
+    """The zone as a person reads it. An offset the user typed is stored as a POSIX
+    `Etc/GMT-3`, whose sign is the opposite of what it means: show it as `UTC+3`."""
+    match = _POSIX_ZONE_RE.match(timezone)
+    if match is None:
+        return timezone
+    hours = int(match.group("hours") or 0)
+    if hours == 0:
+        return "UTC"
+    return f"UTC{'+' if match.group('sign') == '-' else '-'}{hours}"
+
+
 def time_both(value: datetime, timezone: str) -> str:
     """The time in the user's zone and in UTC, for confirmations."""
     return _("{local} ({zone}), {utc} UTC").format(
-        local=local_time(value, timezone), zone=timezone, utc=local_time(value, "UTC")
+        local=local_time(value, timezone),
+        zone=zone_label(timezone),
+        utc=local_time(value, "UTC"),
     )
 
 
@@ -43,8 +62,21 @@ def platform_label(platform: str) -> str:
 
 
 def target_label(target: Target) -> str:
+    """For message text (HTML)."""
+    return escape(target_button_text(target), quote=False)
+
+
+def target_name(target: Target) -> str:
+    """The target without its platform, for sentences that name the platform already
+    ("X account @anna", not "X account X: @anna"). HTML."""
     handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""
-    return f"{platform_label(target.platform)}: {escape(target.title)}{handle}"
+    return escape(f"{target.title}{handle}", quote=False)
+
+
+def target_button_text(target: Target) -> str:
+    """For a button: labels are plain text, an escaped `&lt;` would show as it is."""
+    handle = f" (@{target.handle})" if target.handle and target.platform == "telegram" else ""
+    return f"{platform_label(target.platform)}: {target.title}{handle}"
 
 
 def snippet(content: Content, length: int = 60) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.callbacks import MenuCb, NavCb, SettingsCb
 from handlers.i18n import LANGUAGES
 from handlers.keyboards import back_cancel, nav_row
+from handlers.render import zone_label
 from handlers.states import Settings
 from services.clock import Clock
 from services.timezones import is_valid_timezone, resolve_timezone
@@ -35,7 +36,9 @@ def settings_text(user: User, now: datetime) -> str:
     return _(
         "<b>Settings</b>\nLanguage: {language}\nTime zone: {tz} (it is {local} there now)"
     ).format(
-        language=LANGUAGE_NAMES.get(user.language, user.language), tz=user.timezone, local=local
+        language=LANGUAGE_NAMES.get(user.language, user.language),
+        tz=zone_label(user.timezone),
+        local=local,
     )
 
 
@@ -125,7 +128,7 @@ async def save_timezone(
     local = clock.now().astimezone(ZoneInfo(zone)).strftime("%H:%M")
     await message.answer(
         _("✅ Time zone: {tz}. Your local time now is {local} — is that right?").format(
-            tz=zone, local=local
+            tz=zone_label(zone), local=local
         )
     )
     await show_settings(message, user, clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import MenuCb, NavCb, TargetCb
 from handlers.keyboards import account_buttons, back_cancel, main_menu, nav_row
-from handlers.render import target_label
+from handlers.render import target_button_text, target_label, target_name
 from handlers.states import LinkChannel, NewPost
 from platforms.telegram import ChannelLinkError, LinkProblem, TelegramChannelVerifier
 from storage.models import Platform, Target, TargetStatus, User
@@ -47,7 +48,7 @@ def link_problem_text(error: ChannelLinkError) -> str:
             "You are not the creator or an administrator of {title}, so you cannot link it."
         ),
     }
-    return texts[error.problem].format(title=title)
+    return texts[error.problem].format(title=escape(title))
 
 
 def targets_keyboard(targets: Sequence[Target]) -> InlineKeyboardMarkup:
@@ -55,7 +56,7 @@ def targets_keyboard(targets: Sequence[Target]) -> InlineKeyboardMarkup:
     for target in targets:
         mark = "⚠️ " if target.status == TargetStatus.BROKEN else ""
         kb.button(
-            text=mark + target_label(target).replace("&amp;", "&"),
+            text=mark + target_button_text(target),
             callback_data=TargetCb(action="view", target_id=target.id),
         )
     kb.button(text=_("➕ Link a channel"), callback_data=TargetCb(action="link"))
@@ -153,7 +154,7 @@ async def on_channel_reference(
     await session.commit()
     data = await state.get_data()
     await message.answer(
-        _("✅ Channel {title} is linked. I will publish there.").format(title=target_label(target))
+        _("✅ Channel {title} is linked. I will publish there.").format(title=target_name(target))
     )
     if data.get("resume_new_post"):
         chosen = sorted(set(data.get("chosen", [])) | {target.id})

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content.fitting import FitResult, fit_for_platform
+from content.fitting import INSTAGRAM_HASHTAG_LIMIT, FitResult, fit_for_platform
 from services.clock import Clock
 from services.notify import NullWaker, Waker
 from storage.models import Content, PostStatus, ScheduledPost, Target, TargetStatus
@@ -37,7 +37,9 @@ class Draft:
     options: dict[str, Any] | None = None
 
 
-def check_draft(draft: Draft, platforms: Sequence[str]) -> list[FitResult]:
+def check_draft(
+    draft: Draft, platforms: Sequence[str], *, hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT
+) -> list[FitResult]:
     pictures = sum(1 for m in draft.media if m.get("kind") == "photo")
     return [
         fit_for_platform(
@@ -46,14 +48,25 @@ def check_draft(draft: Draft, platforms: Sequence[str]) -> list[FitResult]:
             title=draft.title,
             pictures=pictures,
             allow_thread=bool((draft.options or {}).get("x_thread")),
+            hashtag_limit=hashtag_limit,
         )
         for platform in platforms
     ]
 
 
 class PostService:
-    def __init__(self, session: AsyncSession, clock: Clock, waker: Waker | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        waker: Waker | None = None,
+        *,
+        hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT,
+    ) -> None:
         self.session = session
+        # Instagram's hashtag limit as configured (INSTAGRAM_HASHTAG_LIMIT): the check before
+        # saving must agree with the preview and with the publisher.
+        self.hashtag_limit = hashtag_limit
         self.clock = clock
         self.waker = waker or NullWaker()
         self.posts = PostRepository(session)
@@ -85,9 +98,11 @@ class PostService:
         broken = [t for t in targets if t.status == TargetStatus.BROKEN]
         if broken:
             raise PostRuleError("target_broken", title=broken[0].title)
-        problems = [r for r in check_draft(draft, [t.platform for t in targets]) if not r.ok]
+        platforms = [t.platform for t in targets]
+        results = check_draft(draft, platforms, hashtag_limit=self.hashtag_limit)
+        problems = [r for r in results if not r.ok]
         if problems:
-            raise PostRuleError("does_not_fit", results=problems)
+            raise PostRuleError("does_not_fit", results=problems, hashtag_limit=self.hashtag_limit)
         moment = self.clock.now() if when is None else self.validate_time(when)
         content = await self.contents.create(
             owner_id,

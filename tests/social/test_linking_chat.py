@@ -123,7 +123,7 @@ async def test_x_account_is_linked_by_pin_and_stored_encrypted(
         await fake_tg.wait_for_text(USER_ID, "did not accept this PIN")
         fake_tg.user_message(USER_ID, pin)
         done = await fake_tg.wait_for_text(USER_ID, "is linked")
-        assert "X: @anna_codes" in done["text"]
+        assert "X account @anna_codes is linked" in done["text"]
 
     ((token, (token_secret, _user)),) = x_server.access_tokens.items()
     targets = await raw_rows(app, "targets")
@@ -174,7 +174,7 @@ async def test_instagram_is_linked_with_two_factor_code_and_the_password_is_dele
         await fake_tg.wait_for_text(USER_ID, "did not work")
         fake_tg.user_message(USER_ID, "246810")
         done = await fake_tg.wait_for_text(USER_ID, "is linked")
-        assert "Instagram: @anna.shop" in done["text"]
+        assert "Instagram account @anna.shop is linked" in done["text"]
 
     account = instagram.accounts["anna.shop"]
     rows = "\n".join(
