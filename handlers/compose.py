@@ -82,8 +82,15 @@ class AlbumCollector:
         if group is not None:
             group.append(message)
             return None
-        self._groups[key] = [message]
-        await asyncio.sleep(self.latency)
+        self._groups[key] = group = [message]
+        # Wait until the album stops growing: siblings that queue behind a slow database
+        # must still join their album, not start a second one.
+        seen = 0
+        for _round in range(20):
+            if len(group) == seen:
+                break
+            seen = len(group)
+            await asyncio.sleep(self.latency)
         return sorted(self._groups.pop(key), key=lambda m: m.message_id)
 
 
