@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from bot.factory import create_workers
 from content.fitting import visible_text
 from handlers.states import NewPost
 from services.clock import ManualClock
-from storage.models import ScheduledPost
+from storage.models import PostStatus, ScheduledPost
+from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.instagram_client import FakeInstagram
 from tests.fakes.telegram import BOT_ID, FakeTelegram
@@ -23,6 +25,7 @@ from tests.fakes.x_server import FakeXServer, XUser
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
 from tests.ux.test_compose import link_targets
+from tests.ux.test_lists_settings_admin import ADMIN_ID
 
 
 async def link_channel(harness: Harness, user_id: int, title: str = "Tech news") -> Chat:
@@ -293,3 +296,27 @@ async def test_linked_messages_name_the_platform_once(
     seen += texts(await chat.forward_from(CHANNEL_ID))
     for expected in (x_text, instagram_text, channel_text):
         assert expected in seen
+
+
+async def test_failed_list_for_admins_stays_within_telegrams_limit(
+    sqlite_harness: Harness, fake_tg: FakeTelegram
+) -> None:
+    harness = sqlite_harness
+    fake_tg.add_user(ADMIN_ID, "Root", "en", "root")
+    await harness.chat(USER_ID).send("/start")
+    async with harness.app.session_factory() as session:
+        target = await TargetRepository(session).link(USER_ID, "telegram", "-1001", "Chan")
+        content = await ContentRepository(session).create(USER_ID, "Hello")
+        posts = await PostRepository(session).create(
+            content, [target] * 20, datetime(2026, 12, 1, tzinfo=UTC)
+        )
+        for post in posts:
+            post.status = PostStatus.FAILED
+            post.last_error = "Telegram refused: " + "a very long explanation " * 10
+        await session.commit()
+
+    # The harness checks every message against Telegram's limits; before, this one was
+    # about 5,500 characters and Telegram refused it (the admin got an apology instead).
+    (answer,) = await harness.chat(ADMIN_ID).send("/failed")
+    assert "Recent failures" in answer["text"]
+    assert "more." in answer["text"]
