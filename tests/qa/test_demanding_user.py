@@ -320,3 +320,30 @@ async def test_failed_list_for_admins_stays_within_telegrams_limit(
     (answer,) = await harness.chat(ADMIN_ID).send("/failed")
     assert "Recent failures" in answer["text"]
     assert "more." in answer["text"]
+
+
+async def test_leaving_linking_started_from_the_picker_returns_to_the_post(
+    social_harness: Harness, instagram: FakeInstagram
+) -> None:
+    instagram.add_account("shop", "right-password")
+    chat = await link_channel(social_harness, USER_ID)
+    await chat.send("/new")
+    await chat.send("A post that needs Instagram too")
+    await chat.tap("Schedule")
+    await chat.tap("Link Instagram account")
+    # Cancelled: the picker of the unfinished post comes back, not the bare main menu.
+    shown = await chat.tap("Cancel")
+    assert "Where shall I publish it?" in texts(shown)
+    assert await chat.state() == NewPost.targets.state
+
+    # A refused password ends the linking too, and the post is still there.
+    await chat.tap("Link Instagram account")
+    await chat.send("@shop")
+    shown = await chat.send("wrong-password")
+    assert "did not accept this username or password" in texts(shown)
+    assert "Where shall I publish it?" in texts(shown)
+    await chat.tap("Tech news")
+    await chat.tap("Done")
+    await chat.tap("In 1 hour")
+    await chat.tap("Confirm")
+    assert await count_posts(social_harness) == 1
