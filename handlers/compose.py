@@ -481,10 +481,13 @@ async def on_new_version_at_preview(
 
 
 @router.message(NewPost.content, ~F.text.startswith("/"))
-async def on_post_unsupported(message: Message, generator: ContentGenerator) -> None:
+async def on_post_unsupported(
+    message: Message, state: FSMContext, generator: ContentGenerator
+) -> None:
+    has_title = bool((await state.get_data()).get("title"))
     await message.answer(
         _("Send text, a photo or an album."),
-        reply_markup=content_keyboard(has_title=False, ai_available=generator.available),
+        reply_markup=content_keyboard(has_title=has_title, ai_available=generator.available),
     )
 
 

@@ -347,3 +347,17 @@ async def test_leaving_linking_started_from_the_picker_returns_to_the_post(
     await chat.tap("In 1 hour")
     await chat.tap("Confirm")
     assert await count_posts(social_harness) == 1
+
+
+async def test_unsupported_content_keeps_the_title_button_truthful(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    await chat.tap("Add a title")
+    await chat.send("Weekly digest")
+    (answer,) = await chat.send(document={"file_id": "doc-1", "file_unique_id": "d1"})
+    assert answer["text"] == "Send text, a photo or an album."
+    # The title is there: the button offers to change it, not to add one.
+    assert "🏷 Change the title" in buttons(answer)
+    assert "🏷 Add a title" not in buttons(answer)
