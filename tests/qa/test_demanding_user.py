@@ -20,7 +20,7 @@ from storage.models import PostStatus, ScheduledPost
 from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.instagram_client import FakeInstagram
-from tests.fakes.telegram import BOT_ID, FakeTelegram
+from tests.fakes.telegram import BOT_ID, FakeTelegram, Fault
 from tests.fakes.x_server import FakeXServer, XUser
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
@@ -361,3 +361,14 @@ async def test_unsupported_content_keeps_the_title_button_truthful(
     # The title is there: the button offers to change it, not to add one.
     assert "🏷 Change the title" in buttons(answer)
     assert "🏷 Add a title" not in buttons(answer)
+
+
+async def test_the_apology_speaks_the_language_chosen_in_settings(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)  # Telegram app in English
+    await chat.send("/settings")
+    await chat.tap("Русский")
+    sqlite_harness.fake.fail_next("sendMessage", Fault(status=500, description="Internal error"))
+    reply = await chat.send("/scheduled")
+    assert texts(reply) == "Извините, у меня что-то сломалось. Пожалуйста, попробуйте ещё раз."
