@@ -329,15 +329,17 @@ async def test_leaving_linking_started_from_the_picker_returns_to_the_post(
     chat = await link_channel(social_harness, USER_ID)
     await chat.send("/new")
     await chat.send("A post that needs Instagram too")
-    await chat.tap("Schedule")
-    await chat.tap("Link Instagram account")
+    picker = (await chat.tap("Schedule"))[-1]
+    # X and Instagram can be linked right from the picker.
+    assert {"➕ Link X account", "➕ Link Instagram account"} <= set(buttons(picker))
+    await chat.tap("Link Instagram account", picker)
     # Cancelled: the picker of the unfinished post comes back, not the bare main menu.
     shown = await chat.tap("Cancel")
     assert "Where shall I publish it?" in texts(shown)
     assert await chat.state() == NewPost.targets.state
 
     # A refused password ends the linking too, and the post is still there.
-    await chat.tap("Link Instagram account")
+    await chat.tap("Link Instagram account", chat.last())
     await chat.send("@shop")
     shown = await chat.send("wrong-password")
     assert "did not accept this username or password" in texts(shown)
