@@ -374,3 +374,15 @@ async def test_the_apology_speaks_the_language_chosen_in_settings(
     sqlite_harness.fake.fail_next("sendMessage", Fault(status=500, description="Internal error"))
     reply = await chat.send("/scheduled")
     assert texts(reply) == "Извините, у меня что-то сломалось. Пожалуйста, попробуйте ещё раз."
+
+
+async def test_a_broken_targets_reason_is_shown_as_text(sqlite_harness: Harness) -> None:
+    chat = await link_channel(sqlite_harness, USER_ID)
+    reason = "X answered <html><body>Service Unavailable & more</body></html>"
+    async with sqlite_harness.app.session_factory() as session:
+        (target,) = await TargetRepository(session).list_for_owner(USER_ID)
+        await TargetRepository(session).mark_broken(target.id, reason)
+        await session.commit()
+    await chat.send("/channels")
+    (view,) = await chat.tap("Tech news")
+    assert f"Publishing fails: {reason}" in visible_text(view["text"])
