@@ -177,7 +177,7 @@ def rule_error_text(error: PostRuleError, timezone: str) -> str:
         return _(
             "The bot cannot post to {title} any more. Fix its rights in the channel, then "
             "link it again."
-        ).format(title=error.details.get("title", ""))
+        ).format(title=html.escape(str(error.details.get("title", ""))))
     if error.code == "does_not_fit":
         limit = int(error.details.get("hashtag_limit", INSTAGRAM_HASHTAG_LIMIT))
         return "\n".join(describe_problem(r, limit) for r in error.details["results"])

@@ -386,3 +386,21 @@ async def test_a_broken_targets_reason_is_shown_as_text(sqlite_harness: Harness)
     await chat.send("/channels")
     (view,) = await chat.tap("Tech news")
     assert f"Publishing fails: {reason}" in visible_text(view["text"])
+
+
+async def test_confirming_to_a_broken_channel_with_html_in_its_title(
+    sqlite_harness: Harness,
+) -> None:
+    chat = await link_channel(sqlite_harness, USER_ID, TRICKY_TITLE)
+    async with sqlite_harness.app.session_factory() as session:
+        (target,) = await TargetRepository(session).list_for_owner(USER_ID)
+        await TargetRepository(session).mark_broken(target.id, "kicked")
+        await session.commit()
+    await chat.send("/new")
+    await chat.send("Hello")
+    await chat.tap("Publish now")
+    await chat.tap("Me & You")
+    await chat.tap("Done")
+    shown = texts(await chat.tap("Confirm"))
+    assert f"The bot cannot post to {TRICKY_TITLE} any more." in visible_text(shown)
+    assert await count_posts(sqlite_harness) == 0
