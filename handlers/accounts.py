@@ -90,14 +90,25 @@ async def _finish_linking(
     await message.answer(_("What next?"), reply_markup=main_menu())
 
 
-async def _leave_linking(state: FSMContext) -> None:
-    """Back to where the user was: the target picker, or nowhere."""
+async def _leave_linking(state: FSMContext) -> bool:
+    """Back to where the user was: the target picker (True), or nowhere."""
     data = await state.get_data()
     if data.get("resume_new_post"):
         await state.update_data(resume_new_post=False, x_request=None, ig_username=None)
         await state.set_state(NewPost.targets)
-    else:
-        await state.clear()
+        return True
+    await state.clear()
+    return False
+
+
+async def _back_to_picker(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    """The unfinished post's target picker, shown again: the draft is not lost behind the
+    main menu."""
+    from handlers.compose import show_target_picker
+
+    await show_target_picker(message, state, session, user)
 
 
 # ---------- X ----------
@@ -373,8 +384,10 @@ async def _on_login_event(
         )
         return
     assert isinstance(event, LinkFailed)
-    await _leave_linking(state)
+    resumed = await _leave_linking(state)
     await message.answer(instagram_failure_text(event.code))
+    if resumed:
+        await _back_to_picker(message, state, session, user)
 
 
 def instagram_failure_text(code: str) -> str:
@@ -402,10 +415,19 @@ def instagram_failure_text(code: str) -> str:
 
 @router.callback_query(AccountCb.filter(F.action == "cancel"))
 async def on_linking_cancelled(
-    query: CallbackQuery, state: FSMContext, db_user: User, account_linkers: AccountLinkers
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    db_user: User,
+    account_linkers: AccountLinkers,
 ) -> None:
     account_linkers.drop_instagram(db_user.id)
-    await _leave_linking(state)
+    resumed = await _leave_linking(state)
     await query.answer(_("Cancelled"))
-    if isinstance(query.message, Message):
-        await query.message.answer(_("Linking cancelled."), reply_markup=main_menu())
+    if not isinstance(query.message, Message):
+        return
+    if resumed:
+        await query.message.answer(_("Linking cancelled."))
+        await _back_to_picker(query.message, state, session, db_user)
+        return
+    await query.message.answer(_("Linking cancelled."), reply_markup=main_menu())

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.fitting import visible_text
 from handlers.callbacks import AdminCb
 from handlers.render import platform_label, status_label
 from services.clock import Clock
@@ -23,6 +24,8 @@ from workers.stats import WorkerStats
 router = Router(name="admin")
 
 ADMIN_VIEWS = ("stats", "workers", "failed", "users")
+# Room for the header and the "…and N more" line within Telegram's 4096 characters.
+FAILURES_TEXT_BUDGET = 3800
 
 
 def refusal_text() -> str:
@@ -118,17 +121,22 @@ async def failed_text(session: AsyncSession) -> str:
     if not rows:
         return _("No failed posts. 🎉")
     lines = [_("<b>Recent failures</b>")]
-    for post in rows:
-        lines.append(
-            _("#{id} · user {owner} · {platform} · {status} · {time}\n{error}").format(
-                id=post.id,
-                owner=post.owner_id,
-                platform=platform_label(post.platform),
-                status=status_label(post.status),
-                time=post.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
-                error=escape((post.last_error or "")[:200]),
-            )
+    used = 0
+    for shown, post in enumerate(rows):
+        line = _("#{id} · user {owner} · {platform} · {status} · {time}\n{error}").format(
+            id=post.id,
+            owner=post.owner_id,
+            platform=platform_label(post.platform),
+            status=status_label(post.status),
+            time=post.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            error=escape((post.last_error or "")[:200]),
         )
+        # Twenty long errors exceed Telegram's 4096 characters: the newest ones that fit.
+        used += len(visible_text(line)) + 2
+        if used > FAILURES_TEXT_BUDGET:
+            lines.append(_("…and {n} more.").format(n=len(rows) - shown))
+            break
+        lines.append(line)
     return "\n\n".join(lines)
 
 

@@ -184,7 +184,7 @@ def rule_error_text(error: PostRuleError, timezone: str) -> str:
         return _(
             "The bot cannot post to {title} any more. Fix its rights in the channel, then "
             "link it again."
-        ).format(title=error.details.get("title", ""))
+        ).format(title=html.escape(str(error.details.get("title", ""))))
     if error.code == "does_not_fit":
         limit = int(error.details.get("hashtag_limit", INSTAGRAM_HASHTAG_LIMIT))
         return "\n".join(describe_problem(r, limit) for r in error.details["results"])
@@ -488,10 +488,13 @@ async def on_new_version_at_preview(
 
 
 @router.message(NewPost.content, ~F.text.startswith("/"))
-async def on_post_unsupported(message: Message, generator: ContentGenerator) -> None:
+async def on_post_unsupported(
+    message: Message, state: FSMContext, generator: ContentGenerator
+) -> None:
+    has_title = bool((await state.get_data()).get("title"))
     await message.answer(
         _("Send text, a photo or an album."),
-        reply_markup=content_keyboard(has_title=False, ai_available=generator.available),
+        reply_markup=content_keyboard(has_title=has_title, ai_available=generator.available),
     )
 
 

@@ -107,9 +107,11 @@ def target_picker(targets: Sequence[Target], chosen: set[int]) -> InlineKeyboard
             callback_data=TargetPickCb(target_id=target.id),
         )
     kb.button(text=_("➕ Link a channel"), callback_data=TargetCb(action="link"))
+    # X and Instagram are linked from here too; the linking dialogs return to this picker.
+    account_buttons(kb)
     kb.button(text=_("Done ➡️"), callback_data=TargetPickCb(target_id=0))
     nav_row(kb)
-    kb.adjust(*([1] * (len(targets) + 1)), 1, 2)
+    kb.adjust(*([1] * len(targets)), 1, 2, 1, 2)
     return kb.as_markup()
 
 

@@ -195,7 +195,9 @@ async def on_target_view(
     await query.answer()
     text = target_label(target)
     if target.status == TargetStatus.BROKEN:
-        text += "\n" + _("⚠️ Publishing fails: {error}").format(error=target.last_error or "")
+        text += "\n" + _("⚠️ Publishing fails: {error}").format(
+            error=escape(target.last_error or "")
+        )
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🔌 Unlink"), callback_data=TargetCb(action="unlink", target_id=target.id))
     kb.button(text=_("⬅️ Back"), callback_data=TargetCb(action="list"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,16 @@ from bot.factory import create_workers
 from content.fitting import visible_text
 from handlers.states import NewPost
 from services.clock import ManualClock
-from storage.models import ScheduledPost
+from storage.models import PostStatus, ScheduledPost
+from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.instagram_client import FakeInstagram
-from tests.fakes.telegram import BOT_ID, FakeTelegram
+from tests.fakes.telegram import BOT_ID, FakeTelegram, Fault
 from tests.fakes.x_server import FakeXServer, XUser
 from tests.ux.conftest import sqlite_copy, texts
 from tests.ux.harness import Chat, Harness, running_bot
 from tests.ux.test_compose import link_targets
+from tests.ux.test_lists_settings_admin import ADMIN_ID
 
 
 async def link_channel(harness: Harness, user_id: int, title: str = "Tech news") -> Chat:
@@ -293,3 +296,111 @@ async def test_linked_messages_name_the_platform_once(
     seen += texts(await chat.forward_from(CHANNEL_ID))
     for expected in (x_text, instagram_text, channel_text):
         assert expected in seen
+
+
+async def test_failed_list_for_admins_stays_within_telegrams_limit(
+    sqlite_harness: Harness, fake_tg: FakeTelegram
+) -> None:
+    harness = sqlite_harness
+    fake_tg.add_user(ADMIN_ID, "Root", "en", "root")
+    await harness.chat(USER_ID).send("/start")
+    async with harness.app.session_factory() as session:
+        target = await TargetRepository(session).link(USER_ID, "telegram", "-1001", "Chan")
+        content = await ContentRepository(session).create(USER_ID, "Hello")
+        posts = await PostRepository(session).create(
+            content, [target] * 20, datetime(2026, 12, 1, tzinfo=UTC)
+        )
+        for post in posts:
+            post.status = PostStatus.FAILED
+            post.last_error = "Telegram refused: " + "a very long explanation " * 10
+        await session.commit()
+
+    # The harness checks every message against Telegram's limits; before, this one was
+    # about 5,500 characters and Telegram refused it (the admin got an apology instead).
+    (answer,) = await harness.chat(ADMIN_ID).send("/failed")
+    assert "Recent failures" in answer["text"]
+    assert "more." in answer["text"]
+
+
+async def test_leaving_linking_started_from_the_picker_returns_to_the_post(
+    social_harness: Harness, instagram: FakeInstagram
+) -> None:
+    instagram.add_account("shop", "right-password")
+    chat = await link_channel(social_harness, USER_ID)
+    await chat.send("/new")
+    await chat.send("A post that needs Instagram too")
+    picker = (await chat.tap("Schedule"))[-1]
+    # X and Instagram can be linked right from the picker.
+    assert {"➕ Link X account", "➕ Link Instagram account"} <= set(buttons(picker))
+    await chat.tap("Link Instagram account", picker)
+    # Cancelled: the picker of the unfinished post comes back, not the bare main menu.
+    shown = await chat.tap("Cancel")
+    assert "Where shall I publish it?" in texts(shown)
+    assert await chat.state() == NewPost.targets.state
+
+    # A refused password ends the linking too, and the post is still there.
+    await chat.tap("Link Instagram account", chat.last())
+    await chat.send("@shop")
+    shown = await chat.send("wrong-password")
+    assert "did not accept this username or password" in texts(shown)
+    assert "Where shall I publish it?" in texts(shown)
+    await chat.tap("Tech news")
+    await chat.tap("Done")
+    await chat.tap("In 1 hour")
+    await chat.tap("Confirm")
+    assert await count_posts(social_harness) == 1
+
+
+async def test_unsupported_content_keeps_the_title_button_truthful(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/new")
+    await chat.tap("Add a title")
+    await chat.send("Weekly digest")
+    (answer,) = await chat.send(document={"file_id": "doc-1", "file_unique_id": "d1"})
+    assert answer["text"] == "Send text, a photo or an album."
+    # The title is there: the button offers to change it, not to add one.
+    assert "🏷 Change the title" in buttons(answer)
+    assert "🏷 Add a title" not in buttons(answer)
+
+
+async def test_the_apology_speaks_the_language_chosen_in_settings(
+    sqlite_harness: Harness,
+) -> None:
+    chat = sqlite_harness.chat(USER_ID)  # Telegram app in English
+    await chat.send("/settings")
+    await chat.tap("Русский")
+    sqlite_harness.fake.fail_next("sendMessage", Fault(status=500, description="Internal error"))
+    reply = await chat.send("/scheduled")
+    assert texts(reply) == "Извините, у меня что-то сломалось. Пожалуйста, попробуйте ещё раз."
+
+
+async def test_a_broken_targets_reason_is_shown_as_text(sqlite_harness: Harness) -> None:
+    chat = await link_channel(sqlite_harness, USER_ID)
+    reason = "X answered <html><body>Service Unavailable & more</body></html>"
+    async with sqlite_harness.app.session_factory() as session:
+        (target,) = await TargetRepository(session).list_for_owner(USER_ID)
+        await TargetRepository(session).mark_broken(target.id, reason)
+        await session.commit()
+    await chat.send("/channels")
+    (view,) = await chat.tap("Tech news")
+    assert f"Publishing fails: {reason}" in visible_text(view["text"])
+
+
+async def test_confirming_to_a_broken_channel_with_html_in_its_title(
+    sqlite_harness: Harness,
+) -> None:
+    chat = await link_channel(sqlite_harness, USER_ID, TRICKY_TITLE)
+    async with sqlite_harness.app.session_factory() as session:
+        (target,) = await TargetRepository(session).list_for_owner(USER_ID)
+        await TargetRepository(session).mark_broken(target.id, "kicked")
+        await session.commit()
+    await chat.send("/new")
+    await chat.send("Hello")
+    await chat.tap("Publish now")
+    await chat.tap("Me & You")
+    await chat.tap("Done")
+    shown = texts(await chat.tap("Confirm"))
+    assert f"The bot cannot post to {TRICKY_TITLE} any more." in visible_text(shown)
+    assert await count_posts(sqlite_harness) == 0
