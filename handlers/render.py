@@ -34,6 +34,8 @@ def zone_label(timezone: str) -> str:
 
 def time_both(value: datetime, timezone: str) -> str:
     """The time in the user's zone and in UTC, for confirmations."""
+    if zone_label(timezone) == "UTC":
+        return _("{utc} UTC").format(utc=local_time(value, "UTC"))
     return _("{local} ({zone}), {utc} UTC").format(
         local=local_time(value, timezone),
         zone=zone_label(timezone),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -383,7 +383,14 @@ class PostRepository:
                 ScheduledPost.status.in_(OPEN_STATUSES),
             )
             .values(
-                status=PostStatus.SCHEDULED,
+                # A draft waiting for approval moves in time but still waits for approval.
+                status=case(
+                    (
+                        ScheduledPost.status == PostStatus.AWAITING_APPROVAL,
+                        PostStatus.AWAITING_APPROVAL.value,
+                    ),
+                    else_=PostStatus.SCHEDULED.value,
+                ),
                 scheduled_time=when,
                 due_at=when,
                 attempts=0,

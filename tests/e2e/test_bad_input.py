@@ -97,7 +97,7 @@ async def test_time_in_the_past_and_unparsable_time(running: App, fake_tg: FakeT
     await start_post(fake_tg, "A post")
     fake_tg.user_message(USER_ID, "2020-01-01 10:00")
     answer = await fake_tg.wait_for_text(USER_ID, "already in the past")
-    assert "2020-01-01 10:00 (UTC)" in answer["text"]
+    assert "2020-01-01 10:00 UTC" in answer["text"]
     fake_tg.user_message(USER_ID, "when pigs fly")
     await fake_tg.wait_for_text(USER_ID, "I could not read this time")
     # Still waiting for a time: a good one goes through.

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from bot.factory import create_app
+from bot.factory import App, create_app
 from storage.db import upgrade_database
+from storage.models import PostStatus, ScheduledPost
 from tests.conftest import CHANNEL_ID, USER_ID, make_settings, polling
 from tests.fakes.telegram import FakeTelegram
+
+
+async def wait_until_published(app: App) -> None:
+    for _ in range(200):
+        async with app.session_factory() as session:
+            statuses = set((await session.scalars(select(ScheduledPost.status))).all())
+        if statuses == {PostStatus.PUBLISHED}:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"post not recorded as published: {statuses}")
 
 
 async def test_user_links_channel_schedules_post_and_worker_publishes_it(
@@ -53,6 +66,8 @@ async def test_user_links_channel_schedules_post_and_worker_publishes_it(
         )
         assert published[0]["text"] == "Создай короткий пост о Python"
         assert len(fake_tg.calls_to("sendMessage", chat_id=CHANNEL_ID)) == 1
+        # The channel has the post a moment before the worker records it as published.
+        await wait_until_published(app)
 
         fake_tg.user_message(USER_ID, "/scheduled")
         listing = await fake_tg.wait_for_text(USER_ID, "Your posts")

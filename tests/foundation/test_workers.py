@@ -250,3 +250,20 @@ async def test_rule_without_ai_brief_records_failure_and_keeps_schedule(
     assert saved.next_execution_at is not None and saved.next_execution_at > fire
     assert count == 0
     assert notifier.events[0][0] == "rule_failed"
+
+
+async def test_rescheduling_a_draft_awaiting_approval_keeps_it_waiting(
+    session_factory: SessionFactory, channel: Target, clock: ManualClock
+) -> None:
+    from storage.repositories import PostRepository
+
+    (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
+    async with session_factory() as session, session.begin():
+        saved = await session.get(ScheduledPost, post.id)
+        assert saved is not None
+        saved.status = PostStatus.AWAITING_APPROVAL
+    later = clock.now() + timedelta(hours=2)
+    async with session_factory() as session, session.begin():
+        assert await PostRepository(session).reschedule_for_owner(USER_ID, post.id, later)
+    moved = await get_post(session_factory, post.id)
+    assert (moved.status, moved.scheduled_time) == (PostStatus.AWAITING_APPROVAL, later)
