@@ -568,6 +568,8 @@ class PostRepository:
             update(ScheduledPost)
             .where(
                 ScheduledPost.status == PostStatus.SCHEDULED,
+                # due_at first: the (status, due_at) index bounds the scan to overdue rows.
+                ScheduledPost.due_at < now - grace,
                 ScheduledPost.attempts == 0,
                 ScheduledPost.scheduled_time < now - grace,
                 ScheduledPost.due_at == ScheduledPost.scheduled_time,
@@ -589,6 +591,37 @@ class PostRepository:
 
             value = value.replace(tzinfo=UTC)
         return value
+
+    async def next_lease_expiry(self) -> datetime | None:
+        value = await self.session.scalar(
+            select(func.min(ScheduledPost.lease_until)).where(
+                ScheduledPost.status == PostStatus.PUBLISHING
+            )
+        )
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    async def settle_unknown_as_published(
+        self, post_id: int, *, external_id: str, url: str | None, now: datetime
+    ) -> bool:
+        """A late answer for a post already marked `unknown` (its lease ran out): the
+        platform's answer is the truth."""
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(ScheduledPost.id == post_id, ScheduledPost.status == PostStatus.UNKNOWN)
+            .values(
+                status=PostStatus.PUBLISHED,
+                external_id=external_id,
+                external_url=url,
+                published_at=now,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def count_due(self, now: datetime) -> int:
         return int(

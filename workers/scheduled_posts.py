@@ -8,11 +8,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from platforms.base import (
     ErrorClass,
@@ -27,7 +28,7 @@ from platforms.credentials import SecretBox, SecretsUnavailableError
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, OwnerNotifier
 from storage.db import SessionFactory
-from storage.models import Content, PostStatus, PublishAttempt, ScheduledPost, Target
+from storage.models import Content, PublishAttempt, ScheduledPost, Target, TargetStatus
 from storage.repositories import (
     CredentialRepository,
     PostRepository,
@@ -37,6 +38,8 @@ from workers import metrics
 from workers.policy import RetryPolicy, SlidingWindowLimiter, TokenBucket, Window
 
 log = logging.getLogger("ScheduledPostsWorker")
+
+Write = Callable[[AsyncSession], Awaitable[Any]]
 
 
 def make_worker_id() -> str:
@@ -61,7 +64,8 @@ class RateLimits:
         windows: list[Window] = []
         if platform == "telegram":
             windows.append(Window(60.0, self.telegram_per_channel_per_minute))
-        cap = target_cap or self.hourly_caps.get(platform)
+        # A target's own cap wins; 0 (from settings or the target) means no hourly cap.
+        cap = target_cap if target_cap is not None else self.hourly_caps.get(platform)
         if cap:
             windows.append(Window(3600.0, cap))
         return windows
@@ -77,6 +81,8 @@ class RunReport:
     unknown: int = 0
     missed: int = 0
     expired: int = 0
+    # Seconds between each published post's scheduled time and its publication.
+    lateness: list[float] = field(default_factory=list)
 
 
 class ScheduledPostsWorker:
@@ -96,10 +102,12 @@ class ScheduledPostsWorker:
         worker_id: str | None = None,
         lease: timedelta = timedelta(seconds=120),
         grace: timedelta = timedelta(minutes=15),
-        batch_size: int = 100,
+        batch_size: int = 200,
         concurrency: int = 16,
         max_batches: int = 50,
         monotonic: Callable[[], float] = time.monotonic,
+        lateness_alert_seconds: float | None = None,
+        alert_cooldown: timedelta = timedelta(minutes=15),
     ) -> None:
         self.session_factory = session_factory
         self.publishers = publishers
@@ -119,9 +127,17 @@ class ScheduledPostsWorker:
         self._buckets: dict[str, TokenBucket] = {}
         if self.limits.enabled:
             self._buckets["telegram"] = TokenBucket(
-                self.limits.telegram_global_per_second, clock=monotonic
+                self.limits.telegram_global_per_second, capacity=1.0, clock=monotonic
             )
+            # Claimed posts wait for the global pace while they hold a lease: claim no more
+            # than about two seconds' worth, so a crash leaves few posts in `publishing`.
+            paced = int(2 * self.limits.telegram_global_per_second)
+            self.batch_size = max(1, min(batch_size, paced))
         self._run_lock = asyncio.Lock()
+        self._commits = GroupCommit(session_factory)
+        self.lateness_alert_seconds = lateness_alert_seconds
+        self.alert_cooldown = alert_cooldown
+        self._last_lateness_alert: datetime | None = None
 
     async def run_once(self) -> RunReport:
         """One pass: settle what a crash left behind, then publish everything due."""
@@ -135,13 +151,20 @@ class ScheduledPostsWorker:
                     break
                 report.claimed += len(claimed)
                 log.info("Найдено %d постов для публикации", len(claimed))
+                await self._check_lateness(claimed)
                 await self._publish_batch(claimed, report)
             await self._update_queue_depth()
         return report
 
     async def next_due_at(self) -> datetime | None:
+        """The next moment this worker has something to do: a post due, or a lease that runs
+        out (a crashed process's posts are settled then, not at the next poll)."""
         async with self.session_factory() as session:
-            return await PostRepository(session).next_due_at()
+            repo = PostRepository(session)
+            due = await repo.next_due_at()
+            lease_end = await repo.next_lease_expiry()
+        candidates = [t for t in (due, lease_end) if t is not None]
+        return min(candidates) if candidates else None
 
     async def _recover(self, report: RunReport) -> None:
         now = self.clock.now()
@@ -198,7 +221,7 @@ class ScheduledPostsWorker:
             content.id,
             post.platform,
         )
-        wait = await self._rate_limit_wait(target)
+        wait = await self._reserve_slot(target)
         if wait > 0:
             await self._defer(post, wait, report)
             return
@@ -213,7 +236,6 @@ class ScheduledPostsWorker:
                 raise PublishError(
                     ErrorClass.PERMANENT, f"Publishing to {post.platform} is not configured"
                 )
-            self._windows.record(target.id, self.clock.now().timestamp())
             result = await publisher.publish(request)
         except PublishError as exc:
             await self._on_error(post, target, exc, started, report)
@@ -230,7 +252,8 @@ class ScheduledPostsWorker:
             return
         await self._on_published(post, target, result, started, report)
 
-    async def _rate_limit_wait(self, target: Target) -> float:
+    async def _reserve_slot(self, target: Target) -> float:
+        """0 when a send to `target` may go now (the slot is taken), else seconds to wait."""
         windows = self.limits.windows(target.platform, target.hourly_cap)
         if not windows:
             return 0.0
@@ -238,15 +261,21 @@ class ScheduledPostsWorker:
             since = self.clock.now() - timedelta(hours=1)
             async with self.session_factory() as session:
                 sent = await PostRepository(session).published_since(target.id, since)
-            self._windows.seed(target.id, sent)
-        return self._windows.wait_time(target.id, windows, self.clock.now().timestamp())
+            # Several publications of one batch may have queried at once: seed only once.
+            if not self._windows.seeded(target.id):
+                self._windows.seed(target.id, sent)
+        # No await between the check and the record: concurrent sends cannot share a slot.
+        return self._windows.reserve(target.id, windows, self.clock.now().timestamp())
 
     async def _defer(self, post: ScheduledPost, wait: float, report: RunReport) -> None:
         due = self.clock.now() + timedelta(seconds=wait)
-        async with self.session_factory() as session, session.begin():
-            await PostRepository(session).finish_retry(
+
+        async def write(session: AsyncSession) -> bool:
+            return await PostRepository(session).finish_retry(
                 post.id, self.worker_id, due_at=due, error=None, attempt=None, refund_attempt=True
             )
+
+        await self._commits.run(write)
         report.deferred += 1
         log.info("Пост %d отложен на %.0f с: лимит публикаций для цели", post.id, wait)
 
@@ -304,7 +333,7 @@ class ScheduledPostsWorker:
             outcome="published",
             worker_id=self.worker_id,
         )
-        async with self.session_factory() as session, session.begin():
+        async def write(session: AsyncSession) -> None:
             repo = PostRepository(session)
             done = await repo.finish_published(
                 post.id,
@@ -317,16 +346,8 @@ class ScheduledPostsWorker:
             if not done:
                 # The lease ran out while the platform was answering and the post was marked
                 # unknown; the answer settles it.
-                await session.execute(
-                    update(ScheduledPost)
-                    .where(ScheduledPost.id == post.id, ScheduledPost.status == PostStatus.UNKNOWN)
-                    .values(
-                        status=PostStatus.PUBLISHED,
-                        external_id=result.external_id,
-                        external_url=result.url,
-                        published_at=now,
-                        last_error=None,
-                    )
+                await repo.settle_unknown_as_published(
+                    post.id, external_id=result.external_id, url=result.url, now=now
                 )
             if result.updated_credentials is not None and self.secrets.available:
                 await CredentialRepository(session).put(
@@ -334,12 +355,17 @@ class ScheduledPostsWorker:
                     "session",
                     self.secrets.encrypt(result.updated_credentials),
                 )
-            await TargetRepository(session).mark_active(target.id)
+            if target.status != TargetStatus.ACTIVE:
+                await TargetRepository(session).mark_active(target.id)
+
+        # The platform's id is written now, in a transaction shared with the other posts
+        # finishing at this moment (group commit), before this coroutine moves on.
+        await self._commits.run(write)
         report.published += 1
+        lateness = max(0.0, (now - post.scheduled_time).total_seconds())
+        report.lateness.append(lateness)
         metrics.POSTS_PUBLISHED.labels(post.platform, "published").inc()
-        metrics.LATENESS.labels(post.platform).observe(
-            max(0.0, (now - post.scheduled_time).total_seconds())
-        )
+        metrics.LATENESS.labels(post.platform).observe(lateness)
         log.info("Пост %d успешно опубликован", post.id)
 
     async def _on_error(
@@ -361,47 +387,59 @@ class ScheduledPostsWorker:
             worker_id=self.worker_id,
         )
         reason = error.reason
-        notify_failed = notify_unknown = broken_first = False
-        async with self.session_factory() as session, session.begin():
+        if error.error_class == ErrorClass.TRANSIENT and post.attempts < self.retry.max_attempts:
+            outcome = "retry"
+            delay = self.retry.delay(post.attempts, error.retry_after)
+        elif error.error_class == ErrorClass.AMBIGUOUS:
+            outcome, delay = "unknown", 0.0
+        else:
+            outcome, delay = "failed", 0.0
+            if error.error_class == ErrorClass.TRANSIENT:
+                reason = f"gave up after {post.attempts} attempts: {reason}"
+
+        async def write(session: AsyncSession) -> tuple[bool, bool]:
             repo = PostRepository(session)
-            if (
-                error.error_class == ErrorClass.TRANSIENT
-                and post.attempts < self.retry.max_attempts
-            ):
-                delay = self.retry.delay(post.attempts, error.retry_after)
-                await repo.finish_retry(
+            if outcome == "retry":
+                done = await repo.finish_retry(
                     post.id,
                     self.worker_id,
                     due_at=now + timedelta(seconds=delay),
                     error=reason,
                     attempt=attempt,
                 )
-                report.retried += 1
-                log.warning(
-                    "Пост %d: временная ошибка (попытка %d из %d), повтор через %.0f с: %s",
-                    post.id,
-                    post.attempts,
-                    self.retry.max_attempts,
-                    delay,
-                    reason,
+            elif outcome == "unknown":
+                done = await repo.finish_unknown(
+                    post.id, self.worker_id, error=reason, attempt=attempt
                 )
-                outcome = "retry"
-            elif error.error_class == ErrorClass.AMBIGUOUS:
-                await repo.finish_unknown(post.id, self.worker_id, error=reason, attempt=attempt)
-                report.unknown += 1
-                notify_unknown = True
-                log.warning("Пост %d: результат неизвестен (unknown): %s", post.id, reason)
-                outcome = "unknown"
             else:
-                if error.error_class == ErrorClass.TRANSIENT:
-                    reason = f"gave up after {post.attempts} attempts: {reason}"
-                await repo.finish_failed(post.id, self.worker_id, error=reason, attempt=attempt)
-                report.failed += 1
-                notify_failed = True
-                log.error("Ошибка публикации поста %d: %s", post.id, reason)
-                outcome = "failed"
+                done = await repo.finish_failed(
+                    post.id, self.worker_id, error=reason, attempt=attempt
+                )
+            broken = False
             if error.target_broken:
-                broken_first = await TargetRepository(session).mark_broken(target.id, error.reason)
+                broken = await TargetRepository(session).mark_broken(target.id, error.reason)
+            return done, broken
+
+        done, broken_first = await self._commits.run(write)
+        if outcome == "retry":
+            report.retried += 1
+            log.warning(
+                "Пост %d: временная ошибка (попытка %d из %d), повтор через %.0f с: %s",
+                post.id,
+                post.attempts,
+                self.retry.max_attempts,
+                delay,
+                reason,
+            )
+        elif outcome == "unknown":
+            report.unknown += 1
+            log.warning("Пост %d: результат неизвестен (unknown): %s", post.id, reason)
+        else:
+            report.failed += 1
+            log.error("Ошибка публикации поста %d: %s", post.id, reason)
+        # A post whose lease was lost meanwhile belongs to whoever settled it.
+        notify_failed = done and outcome == "failed"
+        notify_unknown = done and outcome == "unknown"
         metrics.POSTS_PUBLISHED.labels(post.platform, outcome).inc()
         if notify_failed:
             await self._notify(self.notifier.post_failed(post.owner_id, post.id, reason))
@@ -412,6 +450,33 @@ class ScheduledPostsWorker:
         if broken_first:
             await self._notify(self.notifier.target_broken(post.owner_id, target.id, error.reason))
 
+    async def _check_lateness(self, rows: list[tuple[ScheduledPost, Content, Target]]) -> None:
+        """Alert the admins when posts are claimed later than the threshold after they came
+        due (the pipeline is behind: overloaded, or its wake-ups do not fire). Deliberate
+        delays (rate-limit deferrals, retry backoff) move `due_at` and do not count."""
+        if self.lateness_alert_seconds is None or not rows:
+            return
+        now = self.clock.now()
+        worst = max((now - post.due_at).total_seconds() for post, _c, _t in rows)
+        if worst <= self.lateness_alert_seconds:
+            return
+        last = self._last_lateness_alert
+        if last is not None and now - last < self.alert_cooldown:
+            return
+        self._last_lateness_alert = now
+        late = sum(
+            1
+            for post, _c, _t in rows
+            if (now - post.due_at).total_seconds() > self.lateness_alert_seconds
+        )
+        await self._notify(
+            self.notifier.admin_alert(
+                f"⚠️ {self.name}: publishing is late. {late} post(s) claimed up to "
+                f"{worst:.0f} s after they were due (threshold "
+                f"{self.lateness_alert_seconds:.0f} s). Worker {self.worker_id}."
+            )
+        )
+
     async def _notify(self, coro: object) -> None:
         try:
             await coro  # type: ignore[misc]
@@ -421,6 +486,53 @@ class ScheduledPostsWorker:
     async def _update_queue_depth(self) -> None:
         async with self.session_factory() as session:
             metrics.QUEUE_DEPTH.set(await PostRepository(session).count_due(self.clock.now()))
+
+
+class GroupCommit:
+    """Writes that arrive while a transaction is being committed share the next one.
+
+    Each caller still waits for its own write to be committed, so nothing is acknowledged
+    before it is durable; under load many finishes cost one commit instead of one each."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self.session_factory = session_factory
+        self._pending: list[tuple[Write, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def run(self, write: Write) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = []
+                async with self.session_factory() as session, session.begin():
+                    for write, _future in batch:
+                        results.append(await write(session))
+            except Exception:
+                # One bad write must not sink the others: fall back to one transaction each.
+                await self._one_by_one(batch)
+                continue
+            for (_write, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _one_by_one(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> None:
+        for write, future in batch:
+            try:
+                async with self.session_factory() as session, session.begin():
+                    result = await write(session)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(result)
 
 
 async def _owners(session: object, post_ids: list[int]) -> dict[int, int]:
