@@ -54,7 +54,28 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    url, server_settings = _asyncpg_server_settings(url)
+    if server_settings:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("server_settings", {}).update(server_settings)
+        kwargs["connect_args"] = connect_args
     return create_async_engine(url, echo=echo, **kwargs)
+
+
+def _asyncpg_server_settings(url: str) -> tuple[str, dict[str, str]]:
+    """asyncpg does not take libpq's `?options=-csearch_path=...`; pass such `-c name=value`
+    settings as server settings instead, so one DATABASE_URL form works everywhere."""
+    parsed = make_url(url)
+    options = parsed.query.get("options")
+    if parsed.get_driver_name() != "asyncpg" or not isinstance(options, str):
+        return url, {}
+    settings: dict[str, str] = {}
+    for part in options.replace("-c ", "-c").split():
+        if part.startswith("-c") and "=" in part:
+            name, value = part[2:].split("=", 1)
+            settings[name] = value
+    rendered = parsed.difference_update_query(["options"]).render_as_string(hide_password=False)
+    return rendered, settings
 
 
 def _disable_pysqlite_autobegin(engine: AsyncEngine) -> None:

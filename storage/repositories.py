@@ -429,13 +429,17 @@ class PostRepository:
             .limit(limit)
         )
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            # A CTE, not `id IN (subquery)`: PostgreSQL may re-run a LIMIT ... SKIP LOCKED
+            # subquery inside the UPDATE's plan and then claim more rows than the limit.
+            # A locking CTE is always evaluated once.
+            due = candidates.with_for_update(skip_locked=True).cte("due")
+            chosen: Any = ScheduledPost.id == due.c.id
+        else:
+            # SQLite has one writer at a time: the UPDATE is atomic as it stands.
+            chosen = ScheduledPost.id.in_(candidates.scalar_subquery())
         result = await self.session.execute(
             update(ScheduledPost)
-            .where(
-                ScheduledPost.id.in_(candidates.scalar_subquery()),
-                ScheduledPost.status == PostStatus.SCHEDULED,
-            )
+            .where(chosen, ScheduledPost.status == PostStatus.SCHEDULED)
             .values(
                 status=PostStatus.PUBLISHING,
                 lease_owner=worker_id,
