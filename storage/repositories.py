@@ -596,6 +596,22 @@ class PostRepository:
             value = value.replace(tzinfo=UTC)
         return value
 
+    async def defer_target(self, target_id: int, until: datetime) -> int:
+        """Move every scheduled post of a target that is due before `until` to `until`: its
+        rate limit is full, and claiming them only to defer them again would cost a write
+        each. Unclaimed rows only (status stays `scheduled`), so no worker loses a claim."""
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.target_id == target_id,
+                ScheduledPost.status == PostStatus.SCHEDULED,
+                ScheduledPost.due_at < until,
+            )
+            .values(due_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def next_lease_expiry(self) -> datetime | None:
         value = await self.session.scalar(
             select(func.min(ScheduledPost.lease_until)).where(

@@ -79,6 +79,17 @@ class SlidingWindowLimiter:
                 wait = max(wait, oldest_blocking + window.seconds - now)
         return max(0.0, wait)
 
+    def settle(self, target_id: int, reserved_at: float, finished_at: float) -> None:
+        """Move a reserved send to when its request finished: the platform received it at
+        some moment in between, so counting it from the later one never undercounts."""
+        sends = self._sends.get(target_id)
+        if not sends:
+            return
+        index = bisect_right(sends, reserved_at) - 1
+        if index >= 0 and sends[index] == reserved_at:
+            del sends[index]
+            insort(sends, max(reserved_at, finished_at))
+
     def record(self, target_id: int, now: float, keep: float = 3600.0) -> None:
         sends = self._sends[target_id]
         insort(sends, now)
@@ -114,7 +125,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # Float rounding must not leave a token at 0.999999999 forever.
+                if self._tokens >= 1 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
                 await self._sleep((1 - self._tokens) / self.rate)

@@ -134,8 +134,10 @@ class WorkerRunner:
             return
         when = datetime.now(UTC) + timedelta(seconds=max(0.0, delay))
         existing = self.scheduler.get_job(self._wake_job_id)
-        if existing is not None and existing.next_run_time is not None and (
-            existing.next_run_time <= when
+        if (
+            existing is not None
+            and existing.next_run_time is not None
+            and (existing.next_run_time <= when)
         ):
             return
         self.scheduler.add_job(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -106,6 +107,7 @@ class ScheduledPostsWorker:
         concurrency: int = 16,
         max_batches: int = 50,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         lateness_alert_seconds: float | None = None,
         alert_cooldown: timedelta = timedelta(minutes=15),
     ) -> None:
@@ -127,7 +129,10 @@ class ScheduledPostsWorker:
         self._buckets: dict[str, TokenBucket] = {}
         if self.limits.enabled:
             self._buckets["telegram"] = TokenBucket(
-                self.limits.telegram_global_per_second, capacity=1.0, clock=monotonic
+                self.limits.telegram_global_per_second,
+                capacity=1.0,
+                clock=monotonic,
+                sleep=sleep,
             )
             # Claimed posts wait for the global pace while they hold a lease: claim no more
             # than about two seconds' worth, so a crash leaves few posts in `publishing`.
@@ -138,6 +143,7 @@ class ScheduledPostsWorker:
         self.lateness_alert_seconds = lateness_alert_seconds
         self.alert_cooldown = alert_cooldown
         self._last_lateness_alert: datetime | None = None
+        self._deferred_until: dict[int, datetime] = {}
 
     async def run_once(self) -> RunReport:
         """One pass: settle what a crash left behind, then publish everything due."""
@@ -221,7 +227,8 @@ class ScheduledPostsWorker:
             content.id,
             post.platform,
         )
-        wait = await self._reserve_slot(target)
+        reserved_at = self.clock.now().timestamp()
+        wait = await self._reserve_slot(target, reserved_at)
         if wait > 0:
             await self._defer(post, wait, report)
             return
@@ -236,7 +243,10 @@ class ScheduledPostsWorker:
                 raise PublishError(
                     ErrorClass.PERMANENT, f"Publishing to {post.platform} is not configured"
                 )
-            result = await publisher.publish(request)
+            try:
+                result = await publisher.publish(request)
+            finally:
+                self._windows.settle(target.id, reserved_at, self.clock.now().timestamp())
         except PublishError as exc:
             await self._on_error(post, target, exc, started, report)
             return
@@ -252,7 +262,7 @@ class ScheduledPostsWorker:
             return
         await self._on_published(post, target, result, started, report)
 
-    async def _reserve_slot(self, target: Target) -> float:
+    async def _reserve_slot(self, target: Target, now: float) -> float:
         """0 when a send to `target` may go now (the slot is taken), else seconds to wait."""
         windows = self.limits.windows(target.platform, target.hourly_cap)
         if not windows:
@@ -265,13 +275,21 @@ class ScheduledPostsWorker:
             if not self._windows.seeded(target.id):
                 self._windows.seed(target.id, sent)
         # No await between the check and the record: concurrent sends cannot share a slot.
-        return self._windows.reserve(target.id, windows, self.clock.now().timestamp())
+        return self._windows.reserve(target.id, windows, now)
 
     async def _defer(self, post: ScheduledPost, wait: float, report: RunReport) -> None:
-        due = self.clock.now() + timedelta(seconds=wait)
+        # Rounded up to the millisecond: a due time a microsecond early would only defer again.
+        due = self.clock.now() + timedelta(seconds=math.ceil(wait * 1000) / 1000)
+
+        # The first deferral of a target for this window also moves its other waiting posts.
+        bulk = self._deferred_until.get(post.target_id) != due
+        self._deferred_until[post.target_id] = due
 
         async def write(session: AsyncSession) -> bool:
-            return await PostRepository(session).finish_retry(
+            repo = PostRepository(session)
+            if bulk:
+                await repo.defer_target(post.target_id, due)
+            return await repo.finish_retry(
                 post.id, self.worker_id, due_at=due, error=None, attempt=None, refund_attempt=True
             )
 
@@ -333,6 +351,7 @@ class ScheduledPostsWorker:
             outcome="published",
             worker_id=self.worker_id,
         )
+
         async def write(session: AsyncSession) -> None:
             repo = PostRepository(session)
             done = await repo.finish_published(

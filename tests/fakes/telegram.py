@@ -74,6 +74,10 @@ class FakeTelegram:
         self._global_sends: list[float] = []
         # Seconds every send method waits after storing the message and before answering.
         self.latency = 0.0
+        # The time the flood limits are counted in; a test may hand in its manual clock.
+        self.clock: Callable[[], float] = time.monotonic
+        # (clock time, chat id) of every message accepted into a channel.
+        self.channel_log: list[tuple[float, int]] = []
 
     # ---------- lifecycle ----------
 
@@ -460,7 +464,7 @@ class FakeTelegram:
                 raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
             if member["status"] == "administrator" and not member.get("can_post_messages", True):
                 raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
-            now = time.monotonic()
+            now = self.clock()
             if self.global_limit_per_second is not None:
                 recent = [t for t in self._global_sends if t > now - 1.0]
                 if len(recent) >= self.global_limit_per_second:
@@ -475,6 +479,7 @@ class FakeTelegram:
                     raise ApiError(429, "Too Many Requests: retry after 5", retry_after=5)
                 sends.append(now)
                 self._channel_sends[chat_id] = sends
+            self.channel_log.append((now, chat_id))
         elif chat_id not in self.users:
             raise ApiError(400, "Bad Request: chat not found")
 

@@ -68,6 +68,7 @@ async def seed_posts(
     fake_tg: FakeTelegram | None = None,
     hourly_cap: int | None = None,
     prefix: str = "post",
+    channel_offset: int = 0,
 ) -> Seeded:
     """`count` posts, round-robin over `channels` Telegram channels, due from `due` evenly
     over `spread`. Channels are also created at the fake server when one is given."""
@@ -76,7 +77,7 @@ async def seed_posts(
             session.add(User(id=owner_id, first_name="Anna", language="en"))
             await session.flush()
         target_ids = []
-        for index in range(channels):
+        for index in range(channel_offset, channel_offset + channels):
             target = Target(
                 owner_id=owner_id,
                 platform="telegram",

@@ -51,9 +51,7 @@ async def _exactly_once(
     assert set(delivered.values()) == {1}, "some post was published more than once"
     async with session_factory() as session:
         rows = (await session.execute(select(PublishAttempt.worker_id))).scalars().all()
-        external_ids = (
-            await session.execute(select(ScheduledPost.external_id))
-        ).scalars().all()
+        external_ids = (await session.execute(select(ScheduledPost.external_id))).scalars().all()
     assert len(rows) == 1000  # one attempt each: nobody published a post another had claimed
     assert all(external_ids)  # the platform's message id was stored for every post
     workers = {worker_id.split(":")[1] for worker_id in rows if worker_id}
