@@ -596,6 +596,29 @@ class PostRepository:
             value = value.replace(tzinfo=UTC)
         return value
 
+    async def defer_claimed(self, post_ids: Sequence[int], worker_id: str, until: datetime) -> int:
+        """Give claimed posts back, due at `until`, without counting an attempt (a rate-limit
+        deferral). Only rows this worker still holds."""
+        if not post_ids:
+            return 0
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.id.in_(list(post_ids)),
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_owner == worker_id,
+            )
+            .values(
+                status=PostStatus.SCHEDULED,
+                due_at=until,
+                attempts=ScheduledPost.attempts - 1,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def defer_target(self, target_id: int, until: datetime) -> int:
         """Move every scheduled post of a target that is due before `until` to `until`: its
         rate limit is full, and claiming them only to defer them again would cost a write

@@ -143,7 +143,6 @@ class ScheduledPostsWorker:
         self.lateness_alert_seconds = lateness_alert_seconds
         self.alert_cooldown = alert_cooldown
         self._last_lateness_alert: datetime | None = None
-        self._deferred_until: dict[int, datetime] = {}
 
     async def run_once(self) -> RunReport:
         """One pass: settle what a crash left behind, then publish everything due."""
@@ -206,20 +205,46 @@ class ScheduledPostsWorker:
     async def _publish_batch(
         self, rows: list[tuple[ScheduledPost, Content, Target]], report: RunReport
     ) -> None:
-        await asyncio.gather(*(self._publish_guarded(row, report) for row in rows))
+        """Rate limits first, for the whole batch at once: what may go now is reserved, the
+        rest is deferred in one write; then the reserved ones are published concurrently."""
+        await self._seed_windows([target for _post, _content, target in rows])
+        now = self.clock.now()
+        reserved_at = now.timestamp()
+        ready: list[tuple[ScheduledPost, Content, Target]] = []
+        deferred: dict[datetime, list[ScheduledPost]] = {}
+        for row in rows:
+            post, _content, target = row
+            windows = self.limits.windows(target.platform, target.hourly_cap)
+            # No await between checking and recording: nothing else can take the slot.
+            wait = self._windows.reserve(target.id, windows, reserved_at) if windows else 0.0
+            if wait > 0:
+                # Rounded up to the millisecond: a microsecond early would only defer again.
+                due = now + timedelta(seconds=math.ceil(wait * 1000) / 1000)
+                deferred.setdefault(due, []).append(post)
+            else:
+                ready.append(row)
+        if deferred:
+            await self._defer(deferred, report)
+        await asyncio.gather(*(self._publish_guarded(row, reserved_at, report) for row in ready))
 
     async def _publish_guarded(
-        self, row: tuple[ScheduledPost, Content, Target], report: RunReport
+        self, row: tuple[ScheduledPost, Content, Target], reserved_at: float, report: RunReport
     ) -> None:
         async with self._semaphore:
             try:
-                await self._publish_one(*row, report=report)
+                await self._publish_one(*row, reserved_at=reserved_at, report=report)
             except Exception:
                 # Nothing here may stop the batch; the lease expiry settles the post later.
                 log.exception("Пост %d: внутренняя ошибка публикации", row[0].id)
 
     async def _publish_one(
-        self, post: ScheduledPost, content: Content, target: Target, *, report: RunReport
+        self,
+        post: ScheduledPost,
+        content: Content,
+        target: Target,
+        *,
+        reserved_at: float,
+        report: RunReport,
     ) -> None:
         log.info(
             "Публикация поста %d (content_id=%d, platform=%s)",
@@ -227,11 +252,6 @@ class ScheduledPostsWorker:
             content.id,
             post.platform,
         )
-        reserved_at = self.clock.now().timestamp()
-        wait = await self._reserve_slot(target, reserved_at)
-        if wait > 0:
-            await self._defer(post, wait, report)
-            return
         bucket = self._buckets.get(post.platform)
         if bucket is not None:
             await bucket.acquire()
@@ -262,40 +282,42 @@ class ScheduledPostsWorker:
             return
         await self._on_published(post, target, result, started, report)
 
-    async def _reserve_slot(self, target: Target, now: float) -> float:
-        """0 when a send to `target` may go now (the slot is taken), else seconds to wait."""
-        windows = self.limits.windows(target.platform, target.hourly_cap)
-        if not windows:
-            return 0.0
-        if not self._windows.seeded(target.id):
-            since = self.clock.now() - timedelta(hours=1)
+    async def _seed_windows(self, targets: list[Target]) -> None:
+        """The first time a target is seen, its sends of the last hour come from the database,
+        so that a restart does not forget them."""
+        since = self.clock.now() - timedelta(hours=1)
+        for target in {t.id: t for t in targets}.values():
+            if self._windows.seeded(target.id):
+                continue
+            if not self.limits.windows(target.platform, target.hourly_cap):
+                continue
             async with self.session_factory() as session:
                 sent = await PostRepository(session).published_since(target.id, since)
-            # Several publications of one batch may have queried at once: seed only once.
-            if not self._windows.seeded(target.id):
-                self._windows.seed(target.id, sent)
-        # No await between the check and the record: concurrent sends cannot share a slot.
-        return self._windows.reserve(target.id, windows, now)
+            self._windows.seed(target.id, sent)
 
-    async def _defer(self, post: ScheduledPost, wait: float, report: RunReport) -> None:
-        # Rounded up to the millisecond: a due time a microsecond early would only defer again.
-        due = self.clock.now() + timedelta(seconds=math.ceil(wait * 1000) / 1000)
+    async def _defer(
+        self, deferred: dict[datetime, list[ScheduledPost]], report: RunReport
+    ) -> None:
+        """Claimed posts over a limit go back to `scheduled` at the time room appears, and so
+        do the target's other waiting posts: claiming them only to defer them again would
+        cost a write each. A deferral is no attempt."""
 
-        # The first deferral of a target for this window also moves its other waiting posts.
-        bulk = self._deferred_until.get(post.target_id) != due
-        self._deferred_until[post.target_id] = due
-
-        async def write(session: AsyncSession) -> bool:
+        async def write(session: AsyncSession) -> None:
             repo = PostRepository(session)
-            if bulk:
-                await repo.defer_target(post.target_id, due)
-            return await repo.finish_retry(
-                post.id, self.worker_id, due_at=due, error=None, attempt=None, refund_attempt=True
-            )
+            for due, posts in deferred.items():
+                await repo.defer_claimed([p.id for p in posts], self.worker_id, due)
+                for target_id in {p.target_id for p in posts}:
+                    await repo.defer_target(target_id, due)
 
         await self._commits.run(write)
-        report.deferred += 1
-        log.info("Пост %d отложен на %.0f с: лимит публикаций для цели", post.id, wait)
+        for due, posts in deferred.items():
+            report.deferred += len(posts)
+            wait = (due - self.clock.now()).total_seconds()
+            log.info(
+                "Посты %s отложены на %.0f с: лимит публикаций для цели",
+                ", ".join(str(p.id) for p in posts[:20]),
+                wait,
+            )
 
     async def _request(
         self, post: ScheduledPost, content: Content, target: Target
