@@ -45,9 +45,12 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Deferred: readers never block the workers in WAL mode. Write transactions start
-            # with their write (the claim is one UPDATE) and stay short.
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: a deferred transaction that reads and then writes fails at once with
+            # "database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) whenever another
+            # connection committed in between: the rule worker's read-then-claim, the chat's
+            # read-then-upsert. Taking the write lock at BEGIN makes them wait their turn
+            # (busy_timeout); every transaction here is short.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         _disable_pysqlite_autobegin(engine)
         return engine

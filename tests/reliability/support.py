@@ -91,6 +91,8 @@ async def seed_posts(
             if fake_tg is not None:
                 fake_tg.add_channel(channel_id(index), f"Channel {index}", owner=owner_id)
         texts = [f"{prefix}-{i}" for i in range(count)]
+        if not texts:
+            return Seeded(target_ids, [], {})
         content_ids = list(
             (
                 await session.scalars(
