@@ -45,12 +45,13 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE: a deferred transaction that reads and then writes fails at once with
-            # "database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) whenever another
-            # connection committed in between: the rule worker's read-then-claim, the chat's
-            # read-then-upsert. Taking the write lock at BEGIN makes them wait their turn
-            # (busy_timeout); every transaction here is short.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Deferred: readers never block the workers in WAL mode. Write transactions start
+            # with their write (the claim is one UPDATE) and stay short. A transaction that
+            # reads first and writes later fails at once with "database is locked" if another
+            # connection committed in between (no busy wait for that case); BEGIN IMMEDIATE
+            # would avoid it but deadlocks a handler's open transaction against the FSM
+            # storage's own session, so such transactions must write first.
+            conn.exec_driver_sql("BEGIN")
 
         _disable_pysqlite_autobegin(engine)
         return engine

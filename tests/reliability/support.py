@@ -72,8 +72,11 @@ async def seed_posts(
 ) -> Seeded:
     """`count` posts, round-robin over `channels` Telegram channels, due from `due` evenly
     over `spread`. Channels are also created at the fake server when one is given."""
+    async with session_factory() as session:
+        known = await session.get(User, owner_id) is not None
+    # The writing transaction starts with a write (SQLite: see storage/db.py).
     async with session_factory() as session, session.begin():
-        if await session.get(User, owner_id) is None:
+        if not known:
             session.add(User(id=owner_id, first_name="Anna", language="en"))
             await session.flush()
         target_ids = []
