@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -513,6 +513,39 @@ class PostRepository:
             },
             attempt,
         )
+
+    async def finish_published_many(
+        self, worker_id: str, finishes: Sequence[tuple[int, str, str | None, datetime]]
+    ) -> set[int]:
+        """`finish_published` for many posts in one UPDATE: (post id, message id, url, time).
+        Returns the ids this worker still held; the others are left untouched."""
+        if not finishes:
+            return set()
+        ids = [f[0] for f in finishes]
+        stamp = ScheduledPost.__table__.c.published_at.type
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.id.in_(ids),
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_owner == worker_id,
+            )
+            .values(
+                status=PostStatus.PUBLISHED,
+                external_id=case({f[0]: f[1] for f in finishes}, value=ScheduledPost.id),
+                external_url=case({f[0]: f[2] for f in finishes}, value=ScheduledPost.id),
+                # Typed: the column's UTC type must process each time, as for a plain bind.
+                published_at=case(
+                    {f[0]: literal(f[3], stamp) for f in finishes}, value=ScheduledPost.id
+                ),
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .returning(ScheduledPost.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {row[0] for row in result.all()}
 
     async def finish_retry(
         self,

@@ -139,7 +139,7 @@ class ScheduledPostsWorker:
             paced = int(2 * self.limits.telegram_global_per_second)
             self.batch_size = max(1, min(batch_size, paced))
         self._run_lock = asyncio.Lock()
-        self._commits = GroupCommit(session_factory)
+        self._commits = GroupCommit(session_factory, self.worker_id)
         self.lateness_alert_seconds = lateness_alert_seconds
         self.alert_cooldown = alert_cooldown
         self._last_lateness_alert: datetime | None = None
@@ -374,22 +374,11 @@ class ScheduledPostsWorker:
             worker_id=self.worker_id,
         )
 
+        finish = PublishedFinish(post.id, result.external_id, result.url, now, attempt)
+        simple = result.updated_credentials is None and target.status == TargetStatus.ACTIVE
+
         async def write(session: AsyncSession) -> None:
-            repo = PostRepository(session)
-            done = await repo.finish_published(
-                post.id,
-                self.worker_id,
-                external_id=result.external_id,
-                url=result.url,
-                now=now,
-                attempt=attempt,
-            )
-            if not done:
-                # The lease ran out while the platform was answering and the post was marked
-                # unknown; the answer settles it.
-                await repo.settle_unknown_as_published(
-                    post.id, external_id=result.external_id, url=result.url, now=now
-                )
+            await finish_published_many(session, self.worker_id, [finish])
             if result.updated_credentials is not None and self.secrets.available:
                 await CredentialRepository(session).put(
                     target.id,
@@ -400,8 +389,9 @@ class ScheduledPostsWorker:
                 await TargetRepository(session).mark_active(target.id)
 
         # The platform's id is written now, in a transaction shared with the other posts
-        # finishing at this moment (group commit), before this coroutine moves on.
-        await self._commits.run(write)
+        # finishing at this moment (group commit), before this coroutine moves on. The
+        # common case is merged into one UPDATE for the whole group.
+        await self._commits.run(write, published=finish if simple else None)
         report.published += 1
         lateness = max(0.0, (now - post.scheduled_time).total_seconds())
         report.lateness.append(lateness)
@@ -529,20 +519,49 @@ class ScheduledPostsWorker:
             metrics.QUEUE_DEPTH.set(await PostRepository(session).count_due(self.clock.now()))
 
 
+@dataclass(frozen=True)
+class PublishedFinish:
+    post_id: int
+    external_id: str
+    url: str | None
+    at: datetime
+    attempt: PublishAttempt
+
+
+async def finish_published_many(
+    session: AsyncSession, worker_id: str, finishes: list[PublishedFinish]
+) -> None:
+    repo = PostRepository(session)
+    done = await repo.finish_published_many(
+        worker_id,
+        [(f.post_id, f.external_id, f.url, f.at) for f in finishes],
+    )
+    for finish in finishes:
+        session.add(finish.attempt)
+        if finish.post_id not in done:
+            # The lease ran out while the platform was answering and the post was marked
+            # unknown; the answer settles it.
+            await repo.settle_unknown_as_published(
+                finish.post_id, external_id=finish.external_id, url=finish.url, now=finish.at
+            )
+
+
 class GroupCommit:
     """Writes that arrive while a transaction is being committed share the next one.
 
     Each caller still waits for its own write to be committed, so nothing is acknowledged
-    before it is durable; under load many finishes cost one commit instead of one each."""
+    before it is durable; under load many finishes cost one commit instead of one each, and
+    plain "published" finishes one UPDATE for the whole group."""
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, worker_id: str) -> None:
         self.session_factory = session_factory
-        self._pending: list[tuple[Write, asyncio.Future[Any]]] = []
+        self.worker_id = worker_id
+        self._pending: list[tuple[Write, PublishedFinish | None, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def run(self, write: Write) -> Any:
+    async def run(self, write: Write, *, published: PublishedFinish | None = None) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((write, future))
+        self._pending.append((write, published, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -550,21 +569,26 @@ class GroupCommit:
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            merged = [published for _w, published, _f in batch if published is not None]
             try:
-                results = []
+                results: list[Any] = []
                 async with self.session_factory() as session, session.begin():
-                    for write, _future in batch:
-                        results.append(await write(session))
+                    if merged:
+                        await finish_published_many(session, self.worker_id, merged)
+                    for write, published, _future in batch:
+                        results.append(None if published is not None else await write(session))
             except Exception:
                 # One bad write must not sink the others: fall back to one transaction each.
                 await self._one_by_one(batch)
                 continue
-            for (_write, future), result in zip(batch, results, strict=True):
+            for (_write, _published, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
 
-    async def _one_by_one(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> None:
-        for write, future in batch:
+    async def _one_by_one(
+        self, batch: list[tuple[Write, PublishedFinish | None, asyncio.Future[Any]]]
+    ) -> None:
+        for write, _published, future in batch:
             try:
                 async with self.session_factory() as session, session.begin():
                     result = await write(session)
