@@ -51,6 +51,7 @@ from workers.runner import WorkerGroup, WorkerRunner  # noqa: E402
 from workers.scheduled_posts import RateLimits, ScheduledPostsWorker  # noqa: E402
 
 Report = list[str]
+_MIGRATING = asyncio.Lock()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -64,7 +65,9 @@ def pct(values: list[float], q: float) -> float:
 @contextlib.asynccontextmanager
 async def sqlite_db(folder: Path, name: str) -> AsyncIterator[tuple[str, Any]]:
     url = f"sqlite+aiosqlite:///{folder / name}"
-    await upgrade_database(url)
+    # Alembic keeps its migration context in module globals: one migration at a time.
+    async with _MIGRATING:
+        await upgrade_database(url)
     engine = create_engine(url)
     try:
         yield url, create_session_factory(engine)
@@ -328,7 +331,7 @@ def _fill(path: Path, rows: int, due_rows: int) -> None:
             if i < due_rows:
                 status, when = "scheduled", now - timedelta(seconds=i)
             elif i % 10 == 0:
-                status, when = "scheduled", now + timedelta(minutes=i % 100000)
+                status, when = "scheduled", now + timedelta(minutes=1 + i % 100000)
             else:
                 status, when = "published", now - timedelta(minutes=i % 500000)
             yield (1, 1, 1, "telegram", fmt(when), fmt(when), status, 0, "{}", fmt(now), fmt(now))
@@ -554,9 +557,17 @@ async def run(selected: list[str], quick: bool) -> str:
         "",
     ]
     folder = Path(tempfile.mkdtemp(prefix="curator-bench-"))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
     try:
         for name in selected:
-            await SECTIONS[name](folder, quick, report)
+            done = len(report)
+            try:
+                await SECTIONS[name](folder, quick, report)
+            except Exception as exc:  # one broken section must not lose the others
+                report += [f"### {name}: failed ({type(exc).__name__}: {exc})", ""]
+            print("\n".join(report[done:]), flush=True)
+            (out / "latest.md").write_text("\n".join(report) + "\n")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return "\n".join(report)
@@ -587,11 +598,7 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    text_report = asyncio.run(run(selected, args.quick))
-    print(text_report)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.md").write_text(text_report + "\n")
+    asyncio.run(run(selected, args.quick))
 
 
 if __name__ == "__main__":
