@@ -24,6 +24,7 @@ from tests.reliability.support import (
     make_worker,
     seed_posts,
     utcnow,
+    wait_until_settled,
 )
 from workers import metrics
 from workers.auto_posting import AutoPostingWorker
@@ -159,3 +160,58 @@ async def test_runner_arms_the_wake_up_for_the_next_due_post_after_each_run(
         )
         < 1
     )
+
+
+async def test_posts_due_in_quick_succession_each_go_out_on_time(
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    group: tuple[WorkerGroup, LateWaker],
+) -> None:
+    """Each run re-arms the wake-up job from inside that job; a wake-up due at once must not
+    be dropped as a second instance of a still-running job."""
+    workers, waker = group
+    poll = workers.scheduler.get_job("ScheduledPostsWorker").next_run_time
+    seeded = await seed_posts(
+        session_factory,
+        20,
+        channels=10,
+        due=utcnow() + timedelta(seconds=1),
+        spread=timedelta(seconds=1),
+        fake_tg=fake_tg,
+    )
+    waker.wake_posts()
+
+    await fake_tg.wait_for(lambda: len(delivered_texts(fake_tg)) == 20, timeout=15)
+    await wait_until_settled(session_factory, 20, within=10)
+    async with session_factory() as session:
+        posts = [await session.get(ScheduledPost, pid) for pid in seeded.post_ids]
+    for post in posts:
+        assert post is not None and post.published_at is not None
+        assert post.scheduled_time <= post.published_at < poll
+
+
+async def test_wake_up_armed_from_inside_a_running_wake_up_is_not_dropped(
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    group: tuple[WorkerGroup, LateWaker],
+) -> None:
+    """A run re-arms the wake-up job under its own job id before that run has returned. A
+    wake-up due at once must still fire (APScheduler skips a job whose previous instance is
+    still running, unless it allows more than one)."""
+    workers, _waker = group
+    runner = workers.by_name("ScheduledPostsWorker")
+    assert runner is not None
+    poll = workers.scheduler.get_job("ScheduledPostsWorker").next_run_time
+    seeded = await seed_posts(session_factory, 1, channels=1, due=utcnow(), fake_tg=fake_tg)
+
+    async def wake_that_is_still_running() -> None:
+        await runner.arm_wake()  # the post is due now: the new wake-up fires at once
+        await asyncio.sleep(0.5)  # ...while this instance of the same job id still runs
+
+    workers.scheduler.add_job(
+        wake_that_is_still_running, id=runner.wake_job_id, replace_existing=True
+    )
+    await wait_until_settled(session_factory, 1, within=10)
+    async with session_factory() as session:
+        post = await session.get(ScheduledPost, seeded.post_ids[0])
+    assert post is not None and post.published_at is not None and post.published_at < poll
