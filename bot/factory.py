@@ -220,6 +220,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         lease=timedelta(seconds=settings.publish_lease_seconds),
         grace=timedelta(seconds=settings.missed_grace_seconds),
         concurrency=settings.publish_concurrency,
+        lateness_alert_seconds=settings.alert_lateness_seconds,
     )
     rules = AutoPostingWorker(
         app.session_factory,

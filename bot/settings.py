@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     publish_concurrency: int = Field(default=16, ge=1, le=256)
     telegram_global_rate: float = Field(default=30.0, gt=0)
     telegram_channel_per_minute: int = Field(default=20, ge=1)
-    telegram_hourly_cap: int = Field(default=30, ge=1)
-    instagram_hourly_cap: int = Field(default=25, ge=1)
-    x_hourly_cap: int = Field(default=300, ge=1)
+    telegram_hourly_cap: int = Field(default=30, ge=0)
+    instagram_hourly_cap: int = Field(default=25, ge=0)
+    x_hourly_cap: int = Field(default=300, ge=0)
     alert_failed_runs: int = Field(default=3, ge=1)
     alert_lateness_seconds: float = Field(default=60.0, gt=0)
 

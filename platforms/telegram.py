@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,8 +11,11 @@ from typing import Any
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -69,6 +73,15 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
         )
     if isinstance(exc, TelegramServerError):
         return PublishError(ErrorClass.TRANSIENT, f"Telegram server error: {exc.message}")
+    if isinstance(exc, TelegramEntityTooLarge):
+        # A subclass of TelegramNetworkError, but Telegram answered 413: nothing was posted.
+        return PublishError(ErrorClass.PERMANENT, f"Telegram rejected the post: {exc.message}")
+    if isinstance(exc, TelegramMigrateToChat):
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"The chat moved to {exc.migrate_to_chat_id}; link the channel again.",
+            target_broken=True,
+        )
     if isinstance(exc, TelegramNetworkError):
         cause = exc.__cause__
         if isinstance(cause, ClientConnectorError) or (
@@ -82,6 +95,18 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
         )
     if isinstance(exc, asyncio.TimeoutError):
         return PublishError(ErrorClass.AMBIGUOUS, "No answer from Telegram after sending")
+    if isinstance(exc, TelegramAPIError):
+        # Telegram answered with a code aiogram has no class for: the post was not taken.
+        # 429 without `retry_after` in its parameters still means "slow down".
+        text = exc.message or ""
+        if "too many requests" in text.lower():
+            match = re.search(r"retry after (\d+)", text, re.IGNORECASE)
+            return PublishError(
+                ErrorClass.TRANSIENT,
+                f"Telegram asked to slow down: {text}",
+                retry_after=float(match.group(1)) if match else None,
+            )
+        return PublishError(ErrorClass.PERMANENT, f"Telegram rejected the post: {text}")
     return PublishError(ErrorClass.AMBIGUOUS, f"Unexpected error: {type(exc).__name__}")
 
 

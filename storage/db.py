@@ -46,7 +46,11 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Deferred: readers never block the workers in WAL mode. Write transactions start
-            # with their write (the claim is one UPDATE) and stay short.
+            # with their write (the claim is one UPDATE) and stay short. A transaction that
+            # reads first and writes later fails at once with "database is locked" if another
+            # connection committed in between (no busy wait for that case); BEGIN IMMEDIATE
+            # would avoid it but deadlocks a handler's open transaction against the FSM
+            # storage's own session, so such transactions must write first.
             conn.exec_driver_sql("BEGIN")
 
         _disable_pysqlite_autobegin(engine)
@@ -54,16 +58,35 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    url, server_settings = _asyncpg_server_settings(url)
     parsed = make_url(url)
     schema = parsed.query.get("schema")
     if schema:
         # `?schema=name` keeps this app's tables in their own PostgreSQL schema (a shared
-        # database, or one schema per test); asyncpg takes it as a server setting.
+        # database, or one schema per test).
         parsed = parsed.difference_update_query(["schema"])
+        server_settings["search_path"] = str(schema)
+    if server_settings:
         connect_args = dict(kwargs.pop("connect_args", {}))
-        connect_args["server_settings"] = {"search_path": str(schema)}
+        connect_args.setdefault("server_settings", {}).update(server_settings)
         kwargs["connect_args"] = connect_args
     return create_async_engine(parsed, echo=echo, **kwargs)
+
+
+def _asyncpg_server_settings(url: str) -> tuple[str, dict[str, str]]:
+    """asyncpg does not take libpq's `?options=-csearch_path=...`; pass such `-c name=value`
+    settings as server settings instead, so one DATABASE_URL form works everywhere."""
+    parsed = make_url(url)
+    options = parsed.query.get("options")
+    if parsed.get_driver_name() != "asyncpg" or not isinstance(options, str):
+        return url, {}
+    settings: dict[str, str] = {}
+    for part in options.replace("-c ", "-c").split():
+        if part.startswith("-c") and "=" in part:
+            name, value = part[2:].split("=", 1)
+            settings[name] = value
+    rendered = parsed.difference_update_query(["options"]).render_as_string(hide_password=False)
+    return rendered, settings
 
 
 def _disable_pysqlite_autobegin(engine: AsyncEngine) -> None:

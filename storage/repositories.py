@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -436,13 +436,17 @@ class PostRepository:
             .limit(limit)
         )
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            # A CTE, not `id IN (subquery)`: PostgreSQL may re-run a LIMIT ... SKIP LOCKED
+            # subquery inside the UPDATE's plan and then claim more rows than the limit.
+            # A locking CTE is always evaluated once.
+            due = candidates.with_for_update(skip_locked=True).cte("due")
+            chosen: Any = ScheduledPost.id == due.c.id
+        else:
+            # SQLite has one writer at a time: the UPDATE is atomic as it stands.
+            chosen = ScheduledPost.id.in_(candidates.scalar_subquery())
         result = await self.session.execute(
             update(ScheduledPost)
-            .where(
-                ScheduledPost.id.in_(candidates.scalar_subquery()),
-                ScheduledPost.status == PostStatus.SCHEDULED,
-            )
+            .where(chosen, ScheduledPost.status == PostStatus.SCHEDULED)
             .values(
                 status=PostStatus.PUBLISHING,
                 lease_owner=worker_id,
@@ -517,6 +521,39 @@ class PostRepository:
             attempt,
         )
 
+    async def finish_published_many(
+        self, worker_id: str, finishes: Sequence[tuple[int, str, str | None, datetime]]
+    ) -> set[int]:
+        """`finish_published` for many posts in one UPDATE: (post id, message id, url, time).
+        Returns the ids this worker still held; the others are left untouched."""
+        if not finishes:
+            return set()
+        ids = [f[0] for f in finishes]
+        stamp = ScheduledPost.__table__.c.published_at.type
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.id.in_(ids),
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_owner == worker_id,
+            )
+            .values(
+                status=PostStatus.PUBLISHED,
+                external_id=case({f[0]: f[1] for f in finishes}, value=ScheduledPost.id),
+                external_url=case({f[0]: f[2] for f in finishes}, value=ScheduledPost.id),
+                # Typed: the column's UTC type must process each time, as for a plain bind.
+                published_at=case(
+                    {f[0]: literal(f[3], stamp) for f in finishes}, value=ScheduledPost.id
+                ),
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .returning(ScheduledPost.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {row[0] for row in result.all()}
+
     async def finish_retry(
         self,
         post_id: int,
@@ -575,6 +612,8 @@ class PostRepository:
             update(ScheduledPost)
             .where(
                 ScheduledPost.status == PostStatus.SCHEDULED,
+                # due_at first: the (status, due_at) index bounds the scan to overdue rows.
+                ScheduledPost.due_at < now - grace,
                 ScheduledPost.attempts == 0,
                 ScheduledPost.scheduled_time < now - grace,
                 ScheduledPost.due_at == ScheduledPost.scheduled_time,
@@ -596,6 +635,76 @@ class PostRepository:
 
             value = value.replace(tzinfo=UTC)
         return value
+
+    async def defer_claimed(self, post_ids: Sequence[int], worker_id: str, until: datetime) -> int:
+        """Give claimed posts back, due at `until`, without counting an attempt (a rate-limit
+        deferral). Only rows this worker still holds."""
+        if not post_ids:
+            return 0
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.id.in_(list(post_ids)),
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_owner == worker_id,
+            )
+            .values(
+                status=PostStatus.SCHEDULED,
+                due_at=until,
+                attempts=ScheduledPost.attempts - 1,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def defer_target(self, target_id: int, until: datetime) -> int:
+        """Move every scheduled post of a target that is due before `until` to `until`: its
+        rate limit is full, and claiming them only to defer them again would cost a write
+        each. Unclaimed rows only (status stays `scheduled`), so no worker loses a claim."""
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.target_id == target_id,
+                ScheduledPost.status == PostStatus.SCHEDULED,
+                ScheduledPost.due_at < until,
+            )
+            .values(due_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def next_lease_expiry(self) -> datetime | None:
+        value = await self.session.scalar(
+            select(func.min(ScheduledPost.lease_until)).where(
+                ScheduledPost.status == PostStatus.PUBLISHING
+            )
+        )
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    async def settle_unknown_as_published(
+        self, post_id: int, *, external_id: str, url: str | None, now: datetime
+    ) -> bool:
+        """A late answer for a post already marked `unknown` (its lease ran out): the
+        platform's answer is the truth."""
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(ScheduledPost.id == post_id, ScheduledPost.status == PostStatus.UNKNOWN)
+            .values(
+                status=PostStatus.PUBLISHED,
+                external_id=external_id,
+                external_url=url,
+                published_at=now,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def count_due(self, now: datetime) -> int:
         return int(

@@ -7,7 +7,7 @@ import random
 import time
 from bisect import bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +57,16 @@ class SlidingWindowLimiter:
         for ts in timestamps:
             insort(sends, ts.timestamp())
 
+    def reserve(self, target_id: int, windows: list[Window], now: float) -> float:
+        """Take a send slot now if every window has room (returns 0), else return the wait.
+
+        Checking and recording in one synchronous step keeps concurrent publications of one
+        worker from all seeing the same free slot."""
+        wait = self.wait_time(target_id, windows, now)
+        if wait <= 0:
+            self.record(target_id, now)
+        return wait
+
     def wait_time(self, target_id: int, windows: list[Window], now: float) -> float:
         sends = self._sends.get(target_id, [])
         wait = 0.0
@@ -69,6 +79,17 @@ class SlidingWindowLimiter:
                 wait = max(wait, oldest_blocking + window.seconds - now)
         return max(0.0, wait)
 
+    def settle(self, target_id: int, reserved_at: float, finished_at: float) -> None:
+        """Move a reserved send to when its request finished: the platform received it at
+        some moment in between, so counting it from the later one never undercounts."""
+        sends = self._sends.get(target_id)
+        if not sends:
+            return
+        index = bisect_right(sends, reserved_at) - 1
+        if index >= 0 and sends[index] == reserved_at:
+            del sends[index]
+            insort(sends, max(reserved_at, finished_at))
+
     def record(self, target_id: int, now: float, keep: float = 3600.0) -> None:
         sends = self._sends[target_id]
         insort(sends, now)
@@ -78,15 +99,23 @@ class SlidingWindowLimiter:
 
 
 class TokenBucket:
-    """A global per-platform rate (Telegram: about 30 messages per second per bot)."""
+    """A global per-platform rate (Telegram: about 30 messages per second per bot).
+
+    The worker uses capacity 1: sends are paced evenly, so no one-second window ever holds
+    more than `rate` sends (a full bucket would allow a burst of `capacity` on top)."""
 
     def __init__(
-        self, rate: float, capacity: float | None = None, clock: Callable[[], float] | None = None
+        self,
+        rate: float,
+        capacity: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.rate = rate
         self.capacity = capacity if capacity is not None else max(1.0, rate)
         self._tokens = self.capacity
         self._clock = clock or time.monotonic
+        self._sleep = sleep or asyncio.sleep
         self._updated = self._clock()
         self._lock = asyncio.Lock()
 
@@ -96,7 +125,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # Float rounding must not leave a token at 0.999999999 forever.
+                if self._tokens >= 1 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await self._sleep((1 - self._tokens) / self.rate)

@@ -51,7 +51,7 @@ class WorkerRunner:
         self.alert_after_failures = alert_after_failures
         self.precise = precise
         self.stats = WorkerStats(name=worker.name, interval=interval)
-        self._wake_job_id = f"{worker.name}:wake"
+        self.wake_job_id = f"{worker.name}:wake"
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -59,7 +59,7 @@ class WorkerRunner:
             IntervalTrigger(seconds=self.interval),
             id=self.worker.name,
             name=self.worker.name,
-            max_instances=1,
+            max_instances=3,
             coalesce=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
@@ -133,7 +133,7 @@ class WorkerRunner:
         if delay > self.interval:
             return
         when = datetime.now(UTC) + timedelta(seconds=max(0.0, delay))
-        existing = self.scheduler.get_job(self._wake_job_id)
+        existing = self.scheduler.get_job(self.wake_job_id)
         if (
             existing is not None
             and existing.next_run_time is not None
@@ -143,9 +143,14 @@ class WorkerRunner:
         self.scheduler.add_job(
             self.run,
             DateTrigger(run_date=when),
-            id=self._wake_job_id,
+            id=self.wake_job_id,
             replace_existing=True,
             misfire_grace_time=None,
+            # A run re-arms its own job id before it returns; with APScheduler's default of
+            # one instance, a wake-up already due then would be skipped ("maximum number of
+            # running instances reached") and the post would wait for the next poll. Runs
+            # never overlap anyway: the worker serialises them.
+            max_instances=3,
         )
 
     def wake(self) -> None:

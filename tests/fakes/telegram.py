@@ -69,6 +69,15 @@ class FakeTelegram:
         self.flood_limit_per_minute: int | None = None
         self._channel_sends: dict[int, list[float]] = {}
         self.too_many_requests = 0
+        # Telegram's bot-wide limit (about 30 messages per second), off unless set.
+        self.global_limit_per_second: int | None = None
+        self._global_sends: list[float] = []
+        # Seconds every send method waits after storing the message and before answering.
+        self.latency = 0.0
+        # The time the flood limits are counted in; a test may hand in its manual clock.
+        self.clock: Callable[[], float] = time.monotonic
+        # (clock time, chat id) of every message accepted into a channel.
+        self.channel_log: list[tuple[float, int]] = []
 
     # ---------- lifecycle ----------
 
@@ -318,10 +327,16 @@ class FakeTelegram:
                 result = await handler(params, files)
             except ApiError as exc:
                 self._changed.set()
-                return web.json_response(
-                    {"ok": False, "error_code": exc.code, "description": exc.description},
-                    status=exc.code,
-                )
+                error: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": exc.code,
+                    "description": exc.description,
+                }
+                if exc.retry_after is not None:
+                    error["parameters"] = {"retry_after": exc.retry_after}
+                return web.json_response(error, status=exc.code)
+            if self.latency and name.startswith("send"):
+                await asyncio.sleep(self.latency)
         self._changed.set()
         return web.json_response({"ok": True, "result": result})
 
@@ -472,14 +487,22 @@ class FakeTelegram:
                 raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
             if member["status"] == "administrator" and not member.get("can_post_messages", True):
                 raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
+            now = self.clock()
+            if self.global_limit_per_second is not None:
+                recent = [t for t in self._global_sends if t > now - 1.0]
+                if len(recent) >= self.global_limit_per_second:
+                    self.too_many_requests += 1
+                    raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+                recent.append(now)
+                self._global_sends = recent
             if self.flood_limit_per_minute is not None:
-                now = time.monotonic()
                 sends = [t for t in self._channel_sends.get(chat_id, []) if t > now - 60]
                 if len(sends) >= self.flood_limit_per_minute:
                     self.too_many_requests += 1
-                    raise ApiError(429, "Too Many Requests: retry after 5")
+                    raise ApiError(429, "Too Many Requests: retry after 5", retry_after=5)
                 sends.append(now)
                 self._channel_sends[chat_id] = sends
+            self.channel_log.append((now, chat_id))
         elif chat_id not in self.users:
             raise ApiError(400, "Bad Request: chat not found")
 
@@ -574,7 +597,8 @@ class FakeTelegram:
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after

@@ -1,0 +1,1 @@
+"""Benchmarks of the publishing pipeline: `python -m bench` (see docs/benchmarks.md)."""

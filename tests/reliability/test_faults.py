@@ -1,0 +1,210 @@
+"""Faults injected at the fake Bot API end in the right state, with every attempt recorded:
+transient → published after backoff, permanent → failed at once, ambiguous → unknown."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
+
+from services.clock import ManualClock
+from storage.db import SessionFactory
+from storage.models import PostStatus
+from tests.conftest import USER_ID
+from tests.fakes.telegram import FakeTelegram, Fault
+from tests.reliability.support import (
+    attempts,
+    channel_id,
+    decision_messages,
+    delivered_texts,
+    free_port,
+    make_worker,
+    seed_posts,
+    statuses,
+)
+
+
+async def _one_post(
+    session_factory: SessionFactory, fake_tg: FakeTelegram, clock: ManualClock
+) -> int:
+    seeded = await seed_posts(session_factory, 1, channels=1, due=clock.now(), fake_tg=fake_tg)
+    return seeded.post_ids[0]
+
+
+async def test_server_errors_are_retried_with_backoff_until_published(
+    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    fake_tg.fail_next("sendMessage", Fault(500), Fault(502, "Bad Gateway"))
+    worker = make_worker(session_factory, bot, clock)
+
+    report = await worker.run_once()
+    assert report.retried == 1
+    assert (await statuses(session_factory))[post_id] == PostStatus.SCHEDULED
+
+    clock.advance(29)  # the first backoff is 30 s
+    await worker.run_once()
+    assert len(fake_tg.calls_to("sendMessage")) == 1
+    clock.advance(1)
+    await worker.run_once()
+    assert len(fake_tg.calls_to("sendMessage")) == 2
+    clock.advance(60)  # then 60 s
+    await worker.run_once()
+
+    assert (await statuses(session_factory))[post_id] == PostStatus.PUBLISHED
+    assert delivered_texts(fake_tg) == {"post-0": 1}
+    recorded = await attempts(session_factory, post_id)
+    assert [(a.attempt, a.outcome) for a in recorded] == [
+        (1, "transient"),
+        (2, "transient"),
+        (3, "published"),
+    ]
+    assert "Internal Server Error" in (recorded[0].error or "")
+    assert "Bad Gateway" in (recorded[1].error or "")
+    assert [a.started_at for a in recorded] == [
+        clock.now() - timedelta(seconds=90),
+        clock.now() - timedelta(seconds=60),
+        clock.now(),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(429, "Too Many Requests: retry after 7", retry_after=7),
+        # Without `parameters`: aiogram raises its base TelegramAPIError.
+        Fault(429, "Too Many Requests: retry after 7"),
+    ],
+    ids=["retry_after", "in_description"],
+)
+async def test_flood_control_waits_as_long_as_telegram_asks(
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
+    fault: Fault,
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    fake_tg.fail_next("sendMessage", fault)
+    worker = make_worker(session_factory, bot, clock)
+
+    await worker.run_once()
+    clock.advance(6.9)
+    await worker.run_once()
+    assert (await statuses(session_factory))[post_id] == PostStatus.SCHEDULED
+    clock.advance(1.2)  # retry_after plus at most 1 s of jitter
+    await worker.run_once()
+
+    assert (await statuses(session_factory))[post_id] == PostStatus.PUBLISHED
+    assert [a.outcome for a in await attempts(session_factory, post_id)] == [
+        "transient",
+        "published",
+    ]
+    assert delivered_texts(fake_tg) == {"post-0": 1}
+
+
+async def test_connection_refused_before_sending_is_retried(
+    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    reachable = bot.session.api
+    bot.session.api = TelegramAPIServer.from_base(f"http://127.0.0.1:{free_port()}")
+    worker = make_worker(session_factory, bot, clock)
+
+    await worker.run_once()
+    recorded = await attempts(session_factory, post_id)
+    assert [a.outcome for a in recorded] == ["transient"]
+    assert "Could not reach Telegram" in (recorded[0].error or "")
+
+    bot.session.api = reachable  # the network is back
+    clock.advance(31)
+    await worker.run_once()
+    assert (await statuses(session_factory))[post_id] == PostStatus.PUBLISHED
+    assert delivered_texts(fake_tg) == {"post-0": 1}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(200, delay=3.0, deliver=True),  # sent and published, the answer comes too late
+        Fault(200, drop=True, deliver=True),  # sent, then the connection drops
+    ],
+    ids=["timeout_after_sending", "dropped_connection"],
+)
+async def test_no_answer_after_sending_is_unknown_never_resent_and_owner_asked(
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
+    fault: Fault,
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    fake_tg.fail_next("sendMessage", fault)
+    worker = make_worker(session_factory, bot, clock, publish_timeout=1.0)
+
+    report = await worker.run_once()
+    assert report.unknown == 1
+    for _ in range(3):
+        clock.advance(3600)
+        await worker.run_once()
+
+    assert (await statuses(session_factory))[post_id] == PostStatus.UNKNOWN
+    assert delivered_texts(fake_tg) == {"post-0": 1}
+    assert len(fake_tg.calls_to("sendMessage", chat_id=channel_id(0))) == 1
+    assert [a.outcome for a in await attempts(session_factory, post_id)] == ["ambiguous"]
+    question = decision_messages(fake_tg)[0]
+    assert f"#{post_id}" in question["text"]
+    assert "do not know whether it was published" in question["text"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Fault(400, "Bad Request: message is too long"), "message is too long"),
+        (Fault(403, "Forbidden: bot was kicked from the channel chat"), "kicked"),
+        (Fault(413, "Request Entity Too Large"), "Too Large"),
+    ],
+    ids=["400", "403", "413"],
+)
+async def test_permanent_errors_fail_at_once(
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
+    fault: Fault,
+    reason: str,
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    fake_tg.fail_next("sendMessage", fault)
+    worker = make_worker(session_factory, bot, clock)
+
+    report = await worker.run_once()
+    clock.advance(3600)
+    await worker.run_once()
+
+    assert report.failed == 1
+    assert (await statuses(session_factory))[post_id] == PostStatus.FAILED
+    recorded = await attempts(session_factory, post_id)
+    assert [a.outcome for a in recorded] == ["permanent"]
+    assert reason in (recorded[0].error or "")
+    assert len(fake_tg.calls_to("sendMessage", chat_id=channel_id(0))) == 1
+    told = await fake_tg.wait_for_text(USER_ID, "was not published")
+    assert reason in told["text"]
+
+
+async def test_transient_errors_give_up_after_the_configured_attempts(
+    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+) -> None:
+    post_id = await _one_post(session_factory, fake_tg, clock)
+    fake_tg.fail_next("sendMessage", Fault(500), Fault(500), Fault(500))
+    worker = make_worker(session_factory, bot, clock)
+    for _ in range(4):
+        await worker.run_once()
+        clock.advance(3600)
+
+    assert (await statuses(session_factory))[post_id] == PostStatus.FAILED
+    assert [a.outcome for a in await attempts(session_factory, post_id)] == ["transient"] * 3
+    told = await fake_tg.wait_for_text(USER_ID, "was not published")
+    assert "gave up after 3 attempts" in told["text"]
