@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from workers.stats import WorkerStats
+from services.worker_stats import WorkerStats
 
 
 def create_health_app(

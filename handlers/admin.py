@@ -18,8 +18,8 @@ from content.fitting import visible_text
 from handlers.callbacks import AdminCb
 from handlers.render import platform_label, status_label
 from services.clock import Clock
+from services.worker_stats import WorkerStats
 from storage.repositories import PostRepository, UserRepository
-from workers.stats import WorkerStats
 
 router = Router(name="admin")
 

@@ -136,14 +136,23 @@ class AutoPostingWorker:
     async def _claim(
         self, rule_id: int, expected: datetime, now: datetime, report: RuleRunReport
     ) -> _Claimed | None:
-        async with self.session_factory() as session, session.begin():
+        async with self.session_factory() as session:
             rules = RuleRepository(session)
             rule = await rules.get(rule_id)
             if rule is None:
                 return None
+            # End the read before writing: on SQLite a transaction that reads and then writes
+            # fails at once ("database is locked") if someone else wrote in between, while
+            # one that starts with its write waits its turn. The claim below is a
+            # compare-and-swap, so nothing read here can be stale when it succeeds.
+            await session.commit()
             quiet_end = quiet_hours_end(now, rule.quiet_hours, rule.timezone)
             if quiet_end is not None:
-                if await RuleRunRepository(session).postpone(rule_id, expected, quiet_end):
+                async with session.begin():
+                    postponed = await RuleRunRepository(session).postpone(
+                        rule_id, expected, quiet_end
+                    )
+                if postponed:
                     report.postponed += 1
                     log.info(
                         "Правило %d: тихие часы, выполнение перенесено на %s",
@@ -159,11 +168,12 @@ class AutoPostingWorker:
             except (ScheduleError, ValueError) as exc:
                 # The rule stops (no next run) until its owner fixes the schedule.
                 new_next, schedule_error = None, f"schedule error: {exc}"
-            if not await rules.claim(rule_id, expected, new_next, now):
-                return None  # another process runs this execution
-            if rule.retry_slot_at is not None or rule.retry_attempts:
-                # Cleared with the claim: only a new failure of this run re-arms a retry.
-                await RuleRunRepository(session).clear_retry(rule_id)
+            async with session.begin():
+                if not await rules.claim(rule_id, expected, new_next, now):
+                    return None  # another process runs this execution
+                if rule.retry_slot_at is not None or rule.retry_attempts:
+                    # Cleared with the claim: only a new failure of this run re-arms a retry.
+                    await RuleRunRepository(session).clear_retry(rule_id)
             attempt = rule.retry_attempts if retrying else 0
             return _Claimed(rule, slot, new_next, attempt, schedule_error)
 

@@ -13,8 +13,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, OwnerNotifier
+from services.worker_stats import WorkerStats
 from workers import metrics
-from workers.stats import WorkerStats
 
 log = logging.getLogger("workers")
 

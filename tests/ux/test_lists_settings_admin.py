@@ -11,13 +11,13 @@ import pytest
 from handlers.callbacks import AccountCb
 from handlers.states import NewPost
 from services.clock import ManualClock
+from services.worker_stats import WorkerStats
 from storage.models import Platform, PostStatus, ScheduledPost, User
 from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.telegram import FakeTelegram, Fault
 from tests.ux.conftest import texts
 from tests.ux.harness import Harness, running_bot
-from workers.stats import WorkerStats
 
 ADMIN_ID = 999
 
