@@ -2,13 +2,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
 
+from bot.factory import App, create_app
 from content.ai import OpenAIGenerator
+from services.clock import ManualClock
+from storage.db import upgrade_database
+from tests.conftest import CHANNEL_ID, USER_ID, make_settings, polling
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture
@@ -67,3 +74,29 @@ class RecordingNotifier:
 @pytest.fixture
 def notifier() -> RecordingNotifier:
     return RecordingNotifier()
+
+
+@pytest.fixture
+def ai_clock() -> ManualClock:
+    return ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def running(
+    fake_tg: FakeTelegram, fake_ai: FakeOpenAI, tmp_path: Path, ai_clock: ManualClock
+) -> AsyncIterator[App]:
+    """The whole bot, polling the fake Bot API, writing with the fake model, workers off."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_database(url)
+    fake_tg.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
+    settings = make_settings(
+        database_url=url,
+        telegram_api_base=fake_tg.base_url,
+        disable_workers=True,
+        openai_base_url=fake_ai.base_url,
+        openai_timeout=2,
+        openai_max_retries=0,
+    )
+    app = create_app(settings, clock=ai_clock)
+    async with polling(app):
+        yield app

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from bot.factory import App, create_app
+from bot.factory import App
 from platforms.base import PublisherRegistry
 from platforms.telegram import TelegramPublisher
 from services.clock import ManualClock
-from storage.db import upgrade_database
 from storage.models import Content, PostStatus, ScheduledPost
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
-from tests.conftest import CHANNEL_ID, USER_ID, make_settings, polling
+from tests.conftest import CHANNEL_ID, USER_ID
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from workers.auto_posting import AutoPostingWorker
@@ -27,28 +22,8 @@ MSK = "Europe/Moscow"
 
 
 @pytest.fixture
-def approval_clock() -> ManualClock:
-    return ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def running(
-    fake_tg: FakeTelegram, fake_ai: FakeOpenAI, tmp_path: Path, approval_clock: ManualClock
-) -> AsyncIterator[App]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade_database(url)
-    fake_tg.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
-    settings = make_settings(
-        database_url=url,
-        telegram_api_base=fake_tg.base_url,
-        disable_workers=True,
-        openai_base_url=fake_ai.base_url,
-        openai_timeout=2,
-        openai_max_retries=0,
-    )
-    app = create_app(settings, clock=approval_clock)
-    async with polling(app):
-        yield app
+def approval_clock(ai_clock: ManualClock) -> ManualClock:
+    return ai_clock
 
 
 def workers(app: App, clock: ManualClock) -> tuple[AutoPostingWorker, ScheduledPostsWorker]:

@@ -4,8 +4,6 @@ fake Bot API and the fake model."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from storage.db import upgrade_database
 from storage.models import AutoPostingRule, PostStatus, ScheduledPost
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
-from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings, polling
+from tests.conftest import OTHER_USER_ID, USER_ID, make_settings, polling
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from workers.auto_posting import AutoPostingWorker
@@ -28,28 +26,8 @@ MSK = "Europe/Moscow"
 
 
 @pytest.fixture
-def chat_clock() -> ManualClock:
-    return ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def running(
-    fake_tg: FakeTelegram, fake_ai: FakeOpenAI, tmp_path: Path, chat_clock: ManualClock
-) -> AsyncIterator[App]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade_database(url)
-    fake_tg.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
-    settings = make_settings(
-        database_url=url,
-        telegram_api_base=fake_tg.base_url,
-        disable_workers=True,
-        openai_base_url=fake_ai.base_url,
-        openai_timeout=2,
-        openai_max_retries=0,
-    )
-    app = create_app(settings, clock=chat_clock)
-    async with polling(app):
-        yield app
+def chat_clock(ai_clock: ManualClock) -> ManualClock:
+    return ai_clock
 
 
 async def rules_of(app: App) -> list[AutoPostingRule]:
