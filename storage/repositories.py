@@ -33,6 +33,14 @@ OPEN_STATUSES = (
 )
 
 
+def _target_not_paused() -> Any:
+    """Posts of a broken target (bot removed from the channel, an Instagram challenge, an
+    expired X token) wait until the owner links it again instead of failing one by one."""
+    return ScheduledPost.target_id.not_in(
+        select(Target.id).where(Target.status == TargetStatus.BROKEN).scalar_subquery()
+    )
+
+
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -431,7 +439,11 @@ class PostRepository:
         """
         candidates = (
             select(ScheduledPost.id)
-            .where(ScheduledPost.status == PostStatus.SCHEDULED, ScheduledPost.due_at <= now)
+            .where(
+                ScheduledPost.status == PostStatus.SCHEDULED,
+                ScheduledPost.due_at <= now,
+                _target_not_paused(),
+            )
             .order_by(ScheduledPost.due_at, ScheduledPost.id)
             .limit(limit)
         )
@@ -617,6 +629,7 @@ class PostRepository:
                 ScheduledPost.attempts == 0,
                 ScheduledPost.scheduled_time < now - grace,
                 ScheduledPost.due_at == ScheduledPost.scheduled_time,
+                _target_not_paused(),
             )
             .values(status=PostStatus.MISSED, last_error="the bot was not running at that time")
             .returning(ScheduledPost.id)
@@ -627,7 +640,7 @@ class PostRepository:
     async def next_due_at(self) -> datetime | None:
         value = await self.session.scalar(
             select(func.min(ScheduledPost.due_at)).where(
-                ScheduledPost.status == PostStatus.SCHEDULED
+                ScheduledPost.status == PostStatus.SCHEDULED, _target_not_paused()
             )
         )
         if value is not None and value.tzinfo is None:

@@ -267,3 +267,28 @@ async def test_rescheduling_a_draft_awaiting_approval_keeps_it_waiting(
         assert await PostRepository(session).reschedule_for_owner(USER_ID, post.id, later)
     moved = await get_post(session_factory, post.id)
     assert (moved.status, moved.scheduled_time) == (PostStatus.AWAITING_APPROVAL, later)
+
+
+async def test_posts_of_a_broken_target_wait_for_it_to_be_linked_again(
+    session_factory: SessionFactory,
+    bot: Bot,
+    channel: Target,
+    clock: ManualClock,
+    fake_tg: FakeTelegram,
+) -> None:
+    from storage.repositories import PostRepository, TargetRepository
+
+    (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
+    async with session_factory() as session, session.begin():
+        assert await TargetRepository(session).mark_broken(channel.id, "bot removed")
+    worker = posts_worker(session_factory, bot, clock)
+
+    assert (await worker.run_once()).claimed == 0
+    async with session_factory() as session:
+        # Nothing due for the wake-up either: it must not spin on a paused post.
+        assert await PostRepository(session).next_due_at() is None
+    assert (await get_post(session_factory, post.id)).status == PostStatus.SCHEDULED
+
+    await make_channel(session_factory, USER_ID, CHANNEL_ID, "Tech")  # linked again
+    assert (await worker.run_once()).published == 1
+    assert len(fake_tg.sent_to(CHANNEL_ID)) == 1
