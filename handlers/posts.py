@@ -169,7 +169,13 @@ async def on_post_action(
             else _("Post #{id} is not waiting for a decision.")
         )
     else:
-        done = await service.reschedule(db_user.id, post.id, None)
+        try:
+            done = await service.reschedule(db_user.id, post.id, None)
+        except PostRuleError as exc:
+            await query.answer()
+            if isinstance(query.message, Message):
+                await query.message.answer(rule_error_text(exc, db_user.timezone))
+            return
         answer = (
             _("Post #{id} will be published now.")
             if done

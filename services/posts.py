@@ -124,6 +124,10 @@ class PostService:
 
     async def reschedule(self, owner_id: int, post_id: int, when: datetime | None) -> bool:
         moment = self.clock.now() if when is None else self.validate_time(when)
+        found = await self.posts.get_with_content_for_owner(owner_id, post_id)
+        if found is not None and found[2].status == TargetStatus.BROKEN:
+            # It would only wait, paused with its target: say so instead.
+            raise PostRuleError("target_broken", title=found[2].title)
         done = await self.posts.reschedule_for_owner(owner_id, post_id, moment)
         await self.session.commit()
         if done:

@@ -404,3 +404,20 @@ async def test_confirming_to_a_broken_channel_with_html_in_its_title(
     shown = texts(await chat.tap("Confirm"))
     assert f"The bot cannot post to {TRICKY_TITLE} any more." in visible_text(shown)
     assert await count_posts(sqlite_harness) == 0
+
+
+async def test_retry_of_a_post_whose_channel_is_broken_says_why_instead_of_waiting(
+    sqlite_harness: Harness,
+) -> None:
+    from tests.ux.test_lists_settings_admin import make_posts, post_status
+
+    chat = sqlite_harness.chat(USER_ID)
+    await chat.send("/start")
+    (post_id,) = await make_posts(sqlite_harness, USER_ID, [PostStatus.FAILED])
+    async with sqlite_harness.app.session_factory() as session, session.begin():
+        (target,) = await TargetRepository(session).list_for_owner(USER_ID)
+        await TargetRepository(session).mark_broken(target.id, "bot was kicked")
+    await chat.press_data(f"post:view:{post_id}")
+    reply = await chat.tap("Retry")
+    assert "cannot post to Channel of 111 any more" in texts(reply)
+    assert (await post_status(sqlite_harness, post_id))[0] == PostStatus.FAILED
