@@ -13,8 +13,6 @@ import os
 import platform
 import shutil
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.flood import bench_flood  # noqa: E402
+from bench.startup import bench_startup  # noqa: E402
 from platforms.base import PublisherRegistry, PublishRequest, PublishResult  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from storage.db import (  # noqa: E402
@@ -38,10 +38,10 @@ from storage.db import (  # noqa: E402
 )
 from storage.models import PostStatus, ScheduledPost  # noqa: E402
 from storage.repositories import PostRepository  # noqa: E402
+from storage.uow import Database  # noqa: E402
 from tests.conftest import TEST_TOKEN  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.reliability.support import (  # noqa: E402
-    free_port,
     make_bot,
     make_worker,
     seed_posts,
@@ -63,14 +63,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 @contextlib.asynccontextmanager
-async def sqlite_db(folder: Path, name: str) -> AsyncIterator[tuple[str, Any]]:
+async def sqlite_db(folder: Path, name: str) -> AsyncIterator[tuple[Any, Database]]:
+    """A migrated SQLite file: a plain session factory for seeding and checking, and the
+    units of work the worker runs on."""
     url = f"sqlite+aiosqlite:///{folder / name}"
     # Alembic keeps its migration context in module globals: one migration at a time.
     async with _MIGRATING:
         await upgrade_database(url)
     engine = create_engine(url)
     try:
-        yield url, create_session_factory(engine)
+        yield create_session_factory(engine), Database(engine)
     finally:
         await engine.dispose()
 
@@ -95,7 +97,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 async def _lateness_run(
     folder: Path, name: str, precise: bool, posts: int, spread: float, channels: int
 ) -> dict[str, Any]:
-    async with fake_telegram() as fake, sqlite_db(folder, f"{name}.db") as (_url, factory):
+    async with fake_telegram() as fake, sqlite_db(folder, f"{name}.db") as (factory, db):
         bot = make_bot(fake.base_url)
         clock = SystemClock()
         start = datetime.now(UTC) + timedelta(seconds=5)
@@ -108,7 +110,7 @@ async def _lateness_run(
             fake_tg=fake,
         )
         scheduler = AsyncIOScheduler(timezone="UTC")
-        worker = make_worker(factory, bot, clock, limits=RateLimits())
+        worker = make_worker(db, bot, clock, limits=RateLimits())
         group = WorkerGroup(
             scheduler, [WorkerRunner(worker, 60, scheduler, clock=clock, precise=precise)]
         )
@@ -179,12 +181,12 @@ async def bench_lateness(folder: Path, quick: bool, report: Report) -> None:
 async def bench_burst(folder: Path, quick: bool, report: Report) -> None:
     posts, channels = (2000, 100) if quick else (10000, 500)
     print(f"burst: {posts} posts due at once over {channels} channels...", flush=True)
-    async with fake_telegram() as fake, sqlite_db(folder, "burst.db") as (_url, factory):
+    async with fake_telegram() as fake, sqlite_db(folder, "burst.db") as (factory, db):
         bot = make_bot(fake.base_url)
         clock = SystemClock()
         await seed_posts(factory, posts, channels=channels, due=datetime.now(UTC), fake_tg=fake)
         scheduler = AsyncIOScheduler(timezone="UTC")
-        worker = make_worker(factory, bot, clock, limits=RateLimits())
+        worker = make_worker(db, bot, clock, limits=RateLimits())
         group = WorkerGroup(scheduler, [WorkerRunner(worker, 60, scheduler, clock=clock)])
         group.start()
         try:
@@ -239,12 +241,12 @@ class NoOpPublisher:
         return PublishResult(external_id=str(request.post_id))
 
 
-async def _pipeline(factory: Any, posts: int) -> tuple[float, int]:
+async def _pipeline(factory: Any, db: Database, posts: int) -> tuple[float, int]:
     await seed_posts(factory, posts, channels=50, due=datetime.now(UTC))
     registry = PublisherRegistry()
     registry.register(NoOpPublisher())
     worker = ScheduledPostsWorker(
-        factory,
+        db,
         registry,
         limits=RateLimits(enabled=False),
         retry=RetryPolicy(),
@@ -265,8 +267,8 @@ async def bench_pipeline(folder: Path, quick: bool, report: Report) -> None:
     posts = 2000 if quick else 10000
     print(f"pipeline: {posts} posts, no-op publisher...", flush=True)
     rows = []
-    async with sqlite_db(folder, "pipeline.db") as (_url, factory):
-        elapsed, published = await _pipeline(factory, posts)
+    async with sqlite_db(folder, "pipeline.db") as (factory, db):
+        elapsed, published = await _pipeline(factory, db, posts)
     rows.append(("SQLite (WAL, file)", elapsed, published))
     pg = os.environ.get("TEST_DATABASE_URL")
     if pg:
@@ -278,7 +280,9 @@ async def bench_pipeline(folder: Path, quick: bool, report: Report) -> None:
             await upgrade_database(url)
             engine = create_engine(url)
             try:
-                elapsed, published = await _pipeline(create_session_factory(engine), posts)
+                elapsed, published = await _pipeline(
+                    create_session_factory(engine), Database(engine), posts
+                )
             finally:
                 await engine.dispose()
             rows.append(("PostgreSQL (127.0.0.1)", elapsed, published))
@@ -410,132 +414,6 @@ async def bench_due_query(folder: Path, quick: bool, report: Report) -> None:
     report.append("")
 
 
-# ---------------------------------------------------------------- start-up and memory
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-class CountingFakeTelegram(FakeTelegram):
-    """Counts long polls, which the fake does not record as calls."""
-
-    polls = 0
-
-    async def m_getUpdates(self, params: dict, files: dict) -> Any:
-        self.polls += 1
-        return await super().m_getUpdates(params, files)
-
-
-async def _start_and_measure(
-    fake: CountingFakeTelegram, command: list[str], env: dict[str, str], cwd: Path
-) -> tuple[float, int]:
-    """Seconds until the process first long-polls getUpdates (ready to answer users), and
-    its RSS after 3 s idle."""
-    polls = fake.polls
-    started = time.monotonic()
-    process = subprocess.Popen(  # noqa: ASYNC220 - spawning is the thing measured
-        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        ready = None
-        while time.monotonic() - started < 60:
-            if fake.polls > polls:
-                ready = time.monotonic() - started
-                break
-            if process.poll() is not None:
-                raise RuntimeError(f"{command} exited with {process.returncode}")
-            await asyncio.sleep(0.01)
-        if ready is None:
-            raise RuntimeError(f"{command} did not start polling")
-        await asyncio.sleep(3)
-        rss = _rss_kib(process.pid)
-    finally:
-        process.terminate()
-        for _ in range(200):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            process.kill()
-    return ready, rss
-
-
-async def bench_startup(folder: Path, quick: bool, report: Report) -> None:
-    runs = 2 if quick else 3
-    print("start-up and idle memory...", flush=True)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TEST_DATABASE"))}
-    results: dict[str, list[tuple[float, int]]] = {"echo": [], "bot": []}
-    fake = CountingFakeTelegram(TEST_TOKEN)
-    await fake.start()
-    try:
-        env = dict(base, BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_BASE=fake.base_url)
-        bot_env = dict(
-            env,
-            PYTHONPATH=str(ROOT),
-            DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'startup.db'}",
-            LOG_FILE="",
-            LOG_LEVEL="WARNING",
-            HEALTH_HOST="127.0.0.1",
-            HEALTH_PORT=str(free_port()),
-        )
-        for _ in range(runs):
-            results["echo"].append(
-                await _start_and_measure(
-                    fake, [sys.executable, str(ROOT / "bench" / "echo_bot.py")], env, folder
-                )
-            )
-            results["bot"].append(
-                await _start_and_measure(
-                    fake, [sys.executable, "-m", "bot", "--mode", "polling"], bot_env, folder
-                )
-            )
-    finally:
-        await fake.stop()
-    probe = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-c",
-            "import sys, bot.factory, bot.__main__, workers.scheduled_posts, storage.db;"
-            "print(' '.join(m for m in ('tweepy', 'instagrapi', 'openai', 'PIL', 'dateparser')"
-            " if m in sys.modules))",
-        ],
-        env=dict(base, PYTHONPATH=str(ROOT)),
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    echo_t = statistics.median(t for t, _m in results["echo"])
-    bot_t = statistics.median(t for t, _m in results["bot"])
-    echo_m = statistics.median(m for _t, m in results["echo"])
-    bot_m = statistics.median(m for _t, m in results["bot"])
-    loaded = probe.stdout.strip() or "none"
-    if probe.returncode:
-        loaded = f"probe failed: {probe.stderr.strip().splitlines()[-1:]}"
-    report += [
-        "### Start-up time and idle memory",
-        "",
-        f"Median of {runs} starts each, alternating. *Start-up* = process spawn until it",
-        "starts long polling at the fake Bot API (our bot: migrations checked, workers and",
-        "health server started first). *Idle memory* = VmRSS 3 s later.",
-        "",
-        "| process | start-up | idle RSS |",
-        "|---|---|---|",
-        f"| minimal aiogram echo bot | {echo_t:.2f} s | {echo_m / 1024:.1f} MiB |",
-        f"| Content Curator (`python -m bot --mode polling`) | {bot_t:.2f} s "
-        f"| {bot_m / 1024:.1f} MiB |",
-        f"| ratio | {bot_t / echo_t:.2f}× | {bot_m / echo_m:.2f}× |",
-        "",
-        f"Platform libraries in `sys.modules` after importing the bot's modules: {loaded}.",
-        "",
-    ]
-
-
 # ---------------------------------------------------------------- main
 
 SECTIONS = {
@@ -544,6 +422,7 @@ SECTIONS = {
     "pipeline": bench_pipeline,
     "query": bench_due_query,
     "startup": bench_startup,
+    "flood": bench_flood,
 }
 
 

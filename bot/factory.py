@@ -20,22 +20,28 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.health import create_health_app, start_health_server
+from bot.notifier import TelegramNotifier
 from bot.settings import AccessMode, Settings
 from content.generator import ContentGenerator, UnavailableGenerator
 from handlers import build_root_router
 from handlers.commands import set_bot_commands
 from handlers.i18n import UserLanguageMiddleware, create_i18n
-from handlers.middlewares import AccessMiddleware, DbSessionMiddleware, UserMiddleware
-from handlers.notifications import TelegramNotifier
-from handlers.rules import build_notifier
+from handlers.middlewares import (
+    AccessMiddleware,
+    ConcurrencyMiddleware,
+    ThrottleMiddleware,
+    UserMiddleware,
+)
 from platforms.base import MediaItem, PublisherRegistry
 from platforms.credentials import SecretBox
 from platforms.telegram import TelegramChannelVerifier, TelegramPublisher
 from services.accounts import AccountLinkers
 from services.clock import Clock, SystemClock
+from services.container import ChatLimits, Services
 from services.notify import NullWaker, Waker
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.fsm import DatabaseFsmStorage
+from storage.uow import Database
 from workers.auto_posting import AutoPostingWorker
 from workers.policy import RetryPolicy
 from workers.runner import WorkerGroup, WorkerRunner
@@ -63,6 +69,10 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     engine: AsyncEngine
+    db: Database
+    services: Services
+    # Plain sessions for tests and tools that seed or inspect the database directly; the
+    # application itself goes through `db` units only.
     session_factory: SessionFactory
     i18n: I18n
     clock: Clock
@@ -86,14 +96,14 @@ def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot
     )
 
 
-def create_fsm_storage(settings: Settings, session_factory: SessionFactory) -> BaseStorage:
+def create_fsm_storage(settings: Settings, db: Database) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
-    return DatabaseFsmStorage(session_factory)
+    return DatabaseFsmStorage(db)
 
 
 def create_generator(settings: Settings) -> ContentGenerator:
@@ -126,28 +136,49 @@ def create_app(
 ) -> App:
     clock = clock or SystemClock()
     engine = engine or create_engine(settings.database_url)
+    db = Database(engine, write_timeout=settings.db_write_timeout)
     session_factory = create_session_factory(engine)
     bot = create_bot(settings, bot_session)
     i18n = create_i18n(settings.default_language)
     secrets = SecretBox(settings.secret_key.get_secret_value() if settings.secret_key else None)
     publishers = create_publishers(settings, bot, secrets)
-    # The rules feature's notifier: approval requests carry the draft and its buttons.
-    notifier = build_notifier(bot, session_factory, i18n, settings.admin_ids)
+    # The workers' messages to owners; approval requests carry the draft and its buttons.
+    notifier = TelegramNotifier(bot, db, i18n, settings.admin_ids, clock=clock)
     generator = create_generator(settings)
     waker = LateWaker()
 
-    dp = Dispatcher(storage=create_fsm_storage(settings, session_factory))
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
-    dp.update.outer_middleware(
-        UserMiddleware(
-            set(settings.admin_ids), settings.default_language, settings.default_timezone
-        )
+    services = Services.build(
+        db,
+        clock=clock,
+        waker=waker,
+        generator=generator,
+        secrets=secrets,
+        linkers=AccountLinkers.from_settings(settings),  # X and Instagram linking
+        limits=ChatLimits(
+            instagram_hashtag_limit=settings.instagram_hashtag_limit,
+            admin_ids=frozenset(settings.admin_ids),
+        ),
+        channel_verifier=TelegramChannelVerifier(bot),
     )
-    dp.update.outer_middleware(UserLanguageMiddleware(i18n))
+
+    dp = Dispatcher(storage=create_fsm_storage(settings, db))
+    # Order matters (see handlers/middlewares.py): drop a flood before it costs anything,
+    # cap the updates in flight, refuse strangers before storing them, then load the user.
+    dp.update.outer_middleware(ThrottleMiddleware(settings.throttle_rate, settings.throttle_burst))
+    dp.update.outer_middleware(ConcurrencyMiddleware(settings.max_concurrent_updates))
     allowed = None
     if settings.access == AccessMode.ALLOWLIST:
         allowed = set(settings.admin_ids) | set(settings.allowed_user_ids)
     dp.update.outer_middleware(AccessMiddleware(allowed))
+    dp.update.outer_middleware(
+        UserMiddleware(
+            services.users,
+            set(settings.admin_ids),
+            settings.default_language,
+            settings.default_timezone,
+        )
+    )
+    dp.update.outer_middleware(UserLanguageMiddleware(i18n))
     dp.include_router(build_root_router())
 
     app = App(
@@ -155,6 +186,8 @@ def create_app(
         bot=bot,
         dispatcher=dp,
         engine=engine,
+        db=db,
+        services=services,
         session_factory=session_factory,
         i18n=i18n,
         clock=clock,
@@ -164,18 +197,10 @@ def create_app(
         generator=generator,
         waker=waker,
     )
-    # Dependencies reach handlers by parameter name.
-    dp["app_settings"] = settings
-    dp["clock"] = clock
-    dp["waker"] = waker
-    dp["channel_verifier"] = TelegramChannelVerifier(bot)
-    dp["generator"] = generator
-    dp["secrets"] = secrets
-    dp["account_linkers"] = AccountLinkers.from_settings(settings)  # X and Instagram linking
-    dp["session_factory"] = session_factory
-    dp["i18n"] = i18n
-    dp["admin_ids"] = set(settings.admin_ids)
-    dp["workers_stats"] = lambda: app.workers.stats() if app.workers else []
+    # Dependencies reach handlers by parameter name: `services` is the typed container.
+    dp["services"] = services
+    services.worker_stats = lambda: app.workers.stats() if app.workers else []
+    dp["i18n"] = i18n  # the error handler and the middlewares speak the user's language
 
     async def _startup() -> None:
         await on_startup(app)
@@ -199,7 +224,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         return buffer.read()
 
     posts = ScheduledPostsWorker(
-        app.session_factory,
+        app.db,
         app.publishers,
         clock=app.clock,
         notifier=app.notifier,
@@ -223,7 +248,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         lateness_alert_seconds=settings.alert_lateness_seconds,
     )
     rules = AutoPostingWorker(
-        app.session_factory,
+        app.db,
         generator=app.generator,
         clock=app.clock,
         notifier=app.notifier,
@@ -295,9 +320,8 @@ async def on_startup(app: App) -> None:
         await set_bot_commands(app.bot, app.i18n)
     except Exception as exc:  # the menu is a nicety; never block start-up on it
         log.warning("could not register bot commands: %s", type(exc).__name__)
-    from services.timeparse import warm_up
-
-    asyncio.get_running_loop().run_in_executor(None, warm_up)
+    # No dateparser warm-up here: it is loaded on the first typed time (about 0.15 s once),
+    # so that a bot nobody writes to does not carry its import and memory.
 
 
 async def on_shutdown(app: App) -> None:

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///data/curator.db"
     redis_url: str | None = None
+    # SQLite: the longest a write may wait for its turn before the user is told to retry.
+    db_write_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Fairness: a user's updates beyond `burst` at once and `rate` per second are dropped
+    # (told once to slow down); at most `max_concurrent_updates` are handled at once.
+    throttle_rate: float = Field(default=2.0, ge=0)
+    throttle_burst: int = Field(default=8, ge=1, le=1000)
+    max_concurrent_updates: int = Field(default=32, ge=1, le=1024)
     telegram_api_base: str | None = None
 
     disable_workers: bool = False

@@ -4,16 +4,16 @@ vLLM) through the official `openai` client.
 Each platform gets its own instructions, and the answer is fitted to the platform before
 anyone sees it: Telegram keeps only the HTML Telegram understands, an X text fits 280 weighted
 characters (or becomes a thread when allowed), an Instagram caption keeps its hashtag limit.
-Errors are mapped onto the outcome classes of DESIGN.md through `GenerationError.transient`."""
+Errors are mapped onto the outcome classes of DESIGN.md through `GenerationError.transient`.
+
+The `openai` client (about 500 modules) is imported when the first post is generated, not at
+start-up: `OpenAIGenerator.from_settings` only keeps the client's options."""
 
 from __future__ import annotations
 
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-
-import openai
-from openai import AsyncOpenAI
 
 from content.fitting import (
     INSTAGRAM_CAPTION_LIMIT,
@@ -25,6 +25,9 @@ from content.fitting import (
 from content.generator import Brief, Generated, GenerationError
 
 if TYPE_CHECKING:
+    import openai
+    from openai import AsyncOpenAI
+
     from bot.settings import Settings
 
 log = logging.getLogger("content.ai")
@@ -145,6 +148,8 @@ def classify_error(exc: BaseException, secret: str | None = None) -> GenerationE
 
     A generation has no "ambiguous" class: nothing was published, so a timeout may simply be
     tried again."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return GenerationError("the AI service did not answer in time", transient=True)
     if isinstance(exc, openai.APIConnectionError):
@@ -185,13 +190,16 @@ class OpenAIGenerator:
 
     def __init__(
         self,
-        client: AsyncOpenAI,
+        client: AsyncOpenAI | None,
         model: str,
         *,
         temperature: float = 0.8,
         secret: str | None = None,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
-        self.client = client
+        """`client`, or None to build an `AsyncOpenAI(**client_options)` on first use."""
+        self._client = client
+        self._client_options = dict(client_options or {})
         self.model = model
         self.temperature = temperature
         self._secret = secret
@@ -199,14 +207,22 @@ class OpenAIGenerator:
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIGenerator:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        client = AsyncOpenAI(
+        options = {
             # Local OpenAI-compatible servers (Ollama, vLLM) need no key, the client does.
-            api_key=key or "not-needed",
-            base_url=settings.openai_base_url or None,
-            timeout=settings.openai_timeout,
-            max_retries=settings.openai_max_retries,
-        )
-        return cls(client, settings.openai_model, secret=key)
+            "api_key": key or "not-needed",
+            "base_url": settings.openai_base_url or None,
+            "timeout": settings.openai_timeout,
+            "max_retries": settings.openai_max_retries,
+        }
+        return cls(None, settings.openai_model, secret=key, client_options=options)
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        if self._client is None:
+            from openai import AsyncOpenAI
+
+            self._client = AsyncOpenAI(**self._client_options)
+        return self._client
 
     async def generate(self, brief: Brief) -> Generated:
         if not brief.description.strip():
@@ -216,6 +232,8 @@ class OpenAIGenerator:
             {"role": "user", "content": user_prompt(brief)},
         ]
         token_key = "x_thread" if brief.platform == "x" and brief.allow_thread else brief.platform
+        import openai
+
         try:
             response = await self.client.chat.completions.create(
                 model=self.model,
@@ -258,7 +276,8 @@ class OpenAIGenerator:
         )
 
     async def close(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
 
 __all__ = [

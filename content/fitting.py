@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from html.parser import HTMLParser
@@ -63,33 +64,6 @@ def count_hashtags(text: str) -> int:
     return len(_HASHTAG_RE.findall(text))
 
 
-def split_x_thread(text: str, limit: int = X_LIMIT) -> list[str]:
-    """Split a long text into numbered tweets at sentence or word boundaries."""
-    words = text.split()
-    if not words:
-        return []
-    reserve = len(" (99/99)")
-    parts: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}".strip()
-        if x_weighted_length(candidate) + reserve <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        while x_weighted_length(word) + reserve > limit:
-            cut = max(1, limit - reserve - 1)
-            parts.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        parts.append(current)
-    if len(parts) == 1:
-        return parts
-    return [f"{p} ({i}/{len(parts)})" for i, p in enumerate(parts, 1)]
-
-
 def fit_for_platform(
     platform: str,
     text: str,
@@ -121,6 +95,8 @@ def fit_for_platform(
         if length > X_LIMIT:
             if allow_thread:
                 parts = tuple(split_x_thread(plain))
+                if any(x_weighted_length(part) > X_LIMIT for part in parts):
+                    problems.append(Problem.TOO_LONG)
             else:
                 problems.append(Problem.TOO_LONG)
         if pictures > 4:
@@ -268,6 +244,130 @@ def sanitize_telegram_html(text: str, max_visible: int | None = None) -> str:
     parser = _TelegramSanitizer(max_visible)
     parser.feed(text)
     return parser.result()
+
+
+# ---------- X threads ----------
+
+_SENTENCE_ENDS = frozenset(".!?…。！？")
+# Closing punctuation never starts a line in Chinese or Japanese (kinsoku).
+_NO_BREAK_BEFORE = frozenset("、。，．・：；！？ー」』）】〕〉》〙〗｝］…‥")
+_THREAD_NUMBER = " ({index}/{count})"
+
+
+def _is_cjk(character: str) -> bool:
+    """A character of a script written without spaces: a line may break before or after it."""
+    code = ord(character)
+    return (
+        0x2E80 <= code <= 0x9FFF  # CJK radicals, punctuation, kana, unified ideographs
+        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x20000 <= code <= 0x3FFFF  # ideograph extensions
+    )
+
+
+@dataclass(frozen=True)
+class _Atom:
+    """What X weighs as one: a character, a whole URL (23) or a whole emoji (2)."""
+
+    start: int
+    end: int
+    weight: int  # in twitter-text's scaled units (x100)
+
+
+def _x_atoms(text: str) -> list[_Atom]:
+    """The text cut into X's weighing units, with twitter-text's own rules, in one pass."""
+    from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
+    from twitter_text.config import config
+    from twitter_text.get_character_weight import get_character_weight
+
+    options = config["defaults"]
+    scale = int(options["scale"])
+    wholes: dict[int, tuple[int, int]] = {}
+    for emoji in extract_emojis_with_indices(text):
+        start, end = emoji["indices"]
+        wholes[start] = (end, int(options["default_weight"]))
+    for url in extract_urls_with_indices(text):  # a URL wins over an emoji inside it
+        start, end = url["indices"]
+        wholes[start] = (end, int(options["transformed_url_length"]) * scale)
+    atoms: list[_Atom] = []
+    index = 0
+    while index < len(text):
+        if index in wholes:
+            end, weight = wholes[index]
+        else:
+            end, weight = index + 1, int(get_character_weight(text[index], options))
+        atoms.append(_Atom(index, end, weight))
+        index = end
+    return atoms
+
+
+def _thread_cuts(text: str, atoms: list[_Atom], room: int) -> list[tuple[int, int]]:
+    """Greedy (start, end) spans of `text`, each weighing at most `room` (scaled), cut at the
+    last sentence end in the second half of a part, else the last space or CJK character,
+    else (one word longer than a post) between two characters. Linear in the atoms."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while position < len(atoms):
+        while position < len(atoms) and text[atoms[position].start].isspace():
+            position += 1  # a post does not start with spaces
+        if position == len(atoms):
+            break
+        weight = 0
+        soft_break = sentence_break = -1  # atom index a part may end before
+        end = position
+        while end < len(atoms) and weight + atoms[end].weight <= room:
+            weight += atoms[end].weight
+            end += 1
+            if end == len(atoms):
+                break
+            last, upcoming = text[atoms[end - 1].start], text[atoms[end].start]
+            between_cjk = (_is_cjk(last) or _is_cjk(upcoming)) and upcoming not in _NO_BREAK_BEFORE
+            if upcoming.isspace() or between_cjk:
+                soft_break = end
+                if (last in _SENTENCE_ENDS or upcoming == "\n") and weight * 2 >= room:
+                    sentence_break = end
+        if end < len(atoms):
+            if sentence_break > position:
+                end = sentence_break
+            elif soft_break > position:
+                end = soft_break
+        end = max(end, position + 1)  # an atom heavier than a post still moves on
+        spans.append((atoms[position].start, atoms[end - 1].end))
+        position = end
+    return spans
+
+
+def split_x_thread(text: str, limit: int = X_LIMIT) -> list[str]:
+    """Split a long text into numbered posts, each within X's weighted `limit` (twitter-text:
+    CJK and emoji weigh 2, a URL 23), its number included; no word or URL is cut unless it is
+    longer than a post, and nothing but the spaces between posts is dropped."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return []
+    if x_weighted_length(text) <= limit:
+        return [text]
+    atoms = _x_atoms(text)
+    scale = 100
+    digits = 1
+    while True:
+        # The number is ASCII, one unit a character; the widest one is "(n/n)" itself.
+        number_weight = len(_THREAD_NUMBER.format(index="9" * digits, count="9" * digits))
+        room = (limit - number_weight) * scale
+        for _ in range(3):
+            spans = _thread_cuts(text, atoms, room)
+            parts = [text[start:end].rstrip() for start, end in spans]
+            numbered = [
+                part + _THREAD_NUMBER.format(index=index, count=len(parts))
+                for index, part in enumerate(parts, 1)
+            ]
+            excess = max(x_weighted_length(post) for post in numbered) - limit
+            if excess <= 0:
+                break
+            # Weighed in context a part may differ from the sum of its atoms: retry tighter.
+            room -= excess * scale
+        if len(str(len(parts))) <= digits:
+            return numbered
+        digits = len(str(len(parts)))
 
 
 # ---------- X ----------

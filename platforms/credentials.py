@@ -1,14 +1,18 @@
 """Secrets at rest: Fernet with a key from SECRET_KEY (several, comma-separated, for rotation:
-the first encrypts, all decrypt)."""
+the first encrypts, all decrypt).
+
+`cryptography` (OpenSSL, about 8 MiB) is loaded when a secret is first encrypted or read, not
+at start-up: a bot that only publishes to Telegram never needs it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
 
 
 class SecretsUnavailableError(RuntimeError):
@@ -16,6 +20,8 @@ class SecretsUnavailableError(RuntimeError):
 
 
 def _fernet(key: str) -> Fernet:
+    from cryptography.fernet import Fernet
+
     key = key.strip()
     try:
         return Fernet(key.encode())
@@ -27,23 +33,32 @@ def _fernet(key: str) -> Fernet:
 
 class SecretBox:
     def __init__(self, keys: str | None) -> None:
-        parts = [k for k in (keys or "").split(",") if k.strip()]
-        self._fernet = MultiFernet([_fernet(k) for k in parts]) if parts else None
+        self._keys = [k for k in (keys or "").split(",") if k.strip()]
+        self._multi: MultiFernet | None = None
 
     @property
     def available(self) -> bool:
-        return self._fernet is not None
+        return bool(self._keys)
+
+    @property
+    def _fernet(self) -> MultiFernet:
+        if not self._keys:
+            raise SecretsUnavailableError("SECRET_KEY is not set")
+        if self._multi is None:
+            from cryptography.fernet import MultiFernet
+
+            self._multi = MultiFernet([_fernet(k) for k in self._keys])
+        return self._multi
 
     def encrypt(self, payload: dict[str, Any]) -> str:
-        if self._fernet is None:
-            raise SecretsUnavailableError("SECRET_KEY is not set")
         return self._fernet.encrypt(json.dumps(payload).encode()).decode()
 
     def decrypt(self, token: str) -> dict[str, Any]:
-        if self._fernet is None:
-            raise SecretsUnavailableError("SECRET_KEY is not set")
+        from cryptography.fernet import InvalidToken
+
+        box = self._fernet
         try:
-            data = json.loads(self._fernet.decrypt(token.encode()))
+            data = json.loads(box.decrypt(token.encode()))
         except InvalidToken as exc:
             raise SecretsUnavailableError("stored credentials cannot be decrypted") from exc
         if not isinstance(data, dict):
@@ -51,6 +66,4 @@ class SecretBox:
         return data
 
     def rotate(self, token: str) -> str:
-        if self._fernet is None:
-            raise SecretsUnavailableError("SECRET_KEY is not set")
         return self._fernet.rotate(token.encode()).decode()

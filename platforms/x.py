@@ -11,17 +11,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import requests
-from requests.adapters import HTTPAdapter
 from yarl import URL
 
 from content.fitting import X_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
 from platforms.quiet import X_LOGGERS, drop_debug_records
+
+if TYPE_CHECKING:
+    import requests
+    from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("platforms.x")
 drop_debug_records(*X_LOGGERS)
@@ -55,32 +58,39 @@ def redirect_middleware(api_base: str) -> ClientMiddleware:
     return middleware
 
 
-class XTransportAdapter(HTTPAdapter):
-    """A requests transport adapter for tweepy's synchronous calls: a timeout on every
-    request (requests has none by default), and the same redirection to `api_base`."""
+@lru_cache(maxsize=1)
+def _transport_adapter() -> Callable[[str | None, float], HTTPAdapter]:
+    """`XTransportAdapter`, defined on first use: `requests` is only needed with tweepy."""
+    from requests.adapters import HTTPAdapter
 
-    def __init__(self, api_base: str | None, timeout: float) -> None:
-        super().__init__()
-        self._base = urlsplit(api_base) if api_base else None
-        self._timeout = timeout
+    class XTransportAdapter(HTTPAdapter):
+        """A requests transport adapter for tweepy's synchronous calls: a timeout on every
+        request (requests has none by default), and the same redirection to `api_base`."""
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        parts = urlsplit(request.url or "")
-        if self._base is not None and parts.hostname in X_HOSTS:
-            # Keep the Host the request was signed for.
-            request.headers["Host"] = parts.netloc
-            request.url = urlunsplit(
-                (self._base.scheme, self._base.netloc, parts.path, parts.query, parts.fragment)
-            )
-        return super().send(request, *args, **kwargs)
+        def __init__(self, api_base: str | None, timeout: float) -> None:
+            super().__init__()
+            self._base = urlsplit(api_base) if api_base else None
+            self._timeout = timeout
+
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = self._timeout
+            parts = urlsplit(request.url or "")
+            if self._base is not None and parts.hostname in X_HOSTS:
+                # Keep the Host the request was signed for.
+                request.headers["Host"] = parts.netloc
+                request.url = urlunsplit(
+                    (self._base.scheme, self._base.netloc, parts.path, parts.query, parts.fragment)
+                )
+            return super().send(request, *args, **kwargs)
+
+    return XTransportAdapter
 
 
 def prepare_requests_session(
     session: requests.Session, api_base: str | None, timeout: float
 ) -> None:
-    adapter = XTransportAdapter(api_base, timeout)
+    adapter = _transport_adapter()(api_base, timeout)
     for host in X_HOSTS:
         session.mount(f"https://{host}/", adapter)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from platforms.credentials import SecretBox, SecretsUnavailableError
 from platforms.instagram import (
     ClientFactory,
@@ -18,6 +16,7 @@ from platforms.instagram import (
 from platforms.x import XAccount, XAuthorizer
 from storage.models import Platform, Target
 from storage.repositories import CredentialRepository, TargetRepository
+from storage.uow import Database
 
 CREDENTIAL_KIND_X = "x_oauth1"
 CREDENTIAL_KIND_INSTAGRAM = "session"
@@ -80,13 +79,14 @@ class AccountLinkers:
 
 
 class AccountService:
-    """Stores linked accounts: the target, and its credentials encrypted with SecretBox."""
+    """Stores linked accounts: the target, and its credentials encrypted with SecretBox.
 
-    def __init__(self, session: AsyncSession, secrets: SecretBox) -> None:
-        self.session = session
+    Each method is one unit of work. Talking to X or Instagram is the caller's business and
+    happens before (`save_*`) or after (`previous_instagram_settings`) the unit, never in it."""
+
+    def __init__(self, db: Database, secrets: SecretBox) -> None:
+        self.db = db
         self.secrets = secrets
-        self.targets = TargetRepository(session)
-        self.credentials = CredentialRepository(session)
 
     @property
     def can_store_secrets(self) -> bool:
@@ -99,26 +99,29 @@ class AccountService:
         return self.secrets.decrypt(token)
 
     async def save_x(self, owner_id: int, account: XAccount) -> Target:
+        # Encrypted before the unit opens: nothing slow runs while the writer's turn is held.
         ciphertext = self.secrets.encrypt(account.credentials())
         title = f"@{account.username}" if account.username else account.name
-        target = await self.targets.link(
-            owner_id, Platform.X, account.user_id, title, account.username or None
-        )
-        await self.credentials.put(target.id, CREDENTIAL_KIND_X, ciphertext)
-        await self.session.commit()
+        async with self.db.write() as session:
+            target = await TargetRepository(session).link(
+                owner_id, Platform.X, account.user_id, title, account.username or None
+            )
+            await CredentialRepository(session).put(target.id, CREDENTIAL_KIND_X, ciphertext)
         return target
 
     async def save_instagram(self, owner_id: int, account: InstagramAccount) -> Target:
         ciphertext = self.secrets.encrypt(account.credentials())
-        target = await self.targets.link(
-            owner_id,
-            Platform.INSTAGRAM,
-            account.user_id,
-            f"@{account.username}",
-            account.username,
-        )
-        await self.credentials.put(target.id, CREDENTIAL_KIND_INSTAGRAM, ciphertext)
-        await self.session.commit()
+        async with self.db.write() as session:
+            target = await TargetRepository(session).link(
+                owner_id,
+                Platform.INSTAGRAM,
+                account.user_id,
+                f"@{account.username}",
+                account.username,
+            )
+            await CredentialRepository(session).put(
+                target.id, CREDENTIAL_KIND_INSTAGRAM, ciphertext
+            )
         return target
 
     async def previous_instagram_settings(
@@ -126,15 +129,16 @@ class AccountService:
     ) -> dict[str, Any] | None:
         """The stored device of an account linked before, so that relinking reuses it."""
         wanted = username.lstrip("@").lower()
-        for target in await self.targets.list_for_owner(owner_id, Platform.INSTAGRAM):
-            if (target.handle or "").lower() != wanted:
-                continue
-            stored = await self.credentials.get_ciphertext(target.id)
-            if stored is None:
+        async with self.db.read() as session:
+            targets = await TargetRepository(session).list_for_owner(owner_id, Platform.INSTAGRAM)
+            target = next((t for t in targets if (t.handle or "").lower() == wanted), None)
+            if target is None:
                 return None
-            try:
-                settings = self.secrets.decrypt(stored[1]).get("settings")
-            except SecretsUnavailableError:
-                return None
-            return settings if isinstance(settings, dict) else None
-        return None
+            stored = await CredentialRepository(session).get_ciphertext(target.id)
+        if stored is None:
+            return None
+        try:
+            settings = self.secrets.decrypt(stored[1]).get("settings")
+        except SecretsUnavailableError:
+            return None
+        return settings if isinstance(settings, dict) else None

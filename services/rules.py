@@ -1,28 +1,49 @@
 """Auto-posting rules: what the chat and the worker agree on.
 
-- `RuleDraft` is a rule as the dialog collects it; `RuleService` validates, saves, edits,
-  pauses, runs now, deletes and dry-runs rules, always for their owner.
-- `make_rule_posts` turns a rule's `content_config` into one fitted text per platform, with
-  the near-duplicate guardrail; the worker, the dry-run and "Regenerate" all use it.
+- `RuleDraft` is a rule as the dialog collects it (typed, kept in the dialog's state);
+  `RuleService` validates, saves, edits, pauses, runs now, deletes and dry-runs rules,
+  always for their owner.
 - `ApprovalService` acts on drafts awaiting approval: approve, edit, regenerate, skip.
+- `make_rule_posts` and its helpers (services/rule_posts.py, re-exported here) turn a
+  rule's content config into one fitted text per platform.
+
+Every method is one short unit of work (`storage.uow.Database`): it writes first or only
+reads, and returns detached rows whose relationships were loaded inside the unit. A use
+case that calls the model (dry run, regenerate) reads in one unit, calls the model with no
+unit open, and writes in a second unit that re-checks what the first one decided.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from content.fitting import fit_for_platform, visible_text
-from content.generator import Brief, ContentGenerator, Generated, GenerationError, rule_text
-from content.similarity import DEFAULT_THRESHOLD, most_similar
+from content.generator import ContentGenerator, GenerationError
 from services.clock import Clock
 from services.notify import NullWaker, Waker
+from services.rule_posts import (
+    PlatformText,
+    RuleOutput,
+    approval_window,
+    brief_for,
+    check_fits,
+    day_start,
+    make_rule_posts,
+    month_start,
+    rule_platforms,
+    rule_schedule,
+    usable_targets,
+)
 from services.schedule import (
     Schedule,
     ScheduleError,
@@ -31,15 +52,22 @@ from services.schedule import (
     parse_quiet_hours,
     validate_schedule,
 )
-from storage.models import AutoPostingRule, Content, PostStatus, Target, TargetStatus
-from storage.repositories import RuleRepository, TargetRepository, UserRepository
+from storage.models import AutoPostingRule, Content, PostStatus, ScheduledPost, Target
+from storage.repositories import (
+    ContentRepository,
+    RuleRepository,
+    TargetRepository,
+    UserRepository,
+)
+from storage.rule_config import ContentConfig, QuietHours, ScheduleSpec, parse_schedule
 from storage.rule_runs import RuleRunRepository
+from storage.uow import Database
 
 log = logging.getLogger("rules")
 
-APPROVAL_POLICIES = ("skip", "publish")
-DEFAULT_APPROVAL_WINDOW = timedelta(minutes=60)
-RECENT_FOR_DUPLICATES = 10
+NAME_LIMIT = 128
+ApprovalPolicy = Literal["skip", "publish"]
+RowId = Annotated[int, Field(ge=0, le=2_147_483_647)]
 
 
 class RuleError(ValueError):
@@ -51,70 +79,58 @@ class RuleError(ValueError):
         self.detail = detail
 
 
-@dataclass
-class RuleDraft:
-    name: str
-    schedule_type: str
-    schedule_config: dict[str, Any]
-    content_config: dict[str, Any]
-    target_ids: list[int]
-    timezone: str
+class RuleDraft(BaseModel):
+    """A rule as the dialog collects it, part by part: every field has a value from the
+    start, and `validate_draft` decides whether it can be saved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = ""
+    schedule: ScheduleSpec | None = None
+    content: ContentConfig = ContentConfig()
+    target_ids: tuple[RowId, ...] = ()
+    timezone: str = "UTC"
     approval_required: bool = False
-    approval_policy: str = "skip"
+    approval_policy: ApprovalPolicy = "skip"
     daily_cap: int | None = None
-    quiet_hours: dict[str, Any] = field(default_factory=dict)
+    quiet_hours: QuietHours = QuietHours()
     monthly_token_budget: int | None = None
 
-    @property
-    def schedule(self) -> Schedule:
-        return Schedule(self.schedule_type, self.schedule_config, self.timezone)
+    def in_zone(self) -> Schedule:
+        if self.schedule is None:
+            raise RuleError("bad_schedule", "no schedule yet")
+        return Schedule.of(self.schedule, self.timezone)
 
     @classmethod
     def from_rule(cls, rule: AutoPostingRule) -> RuleDraft:
         return cls(
             name=rule.name,
-            schedule_type=rule.schedule_type,
-            schedule_config=dict(rule.schedule_config or {}),
-            content_config=dict(rule.content_config or {}),
-            target_ids=[t.id for t in rule.targets],
+            schedule=parse_schedule(rule.schedule_type, rule.schedule_config),
+            content=rule.content_config,
+            target_ids=tuple(t.id for t in rule.targets),
             timezone=rule.timezone,
             approval_required=rule.approval_required,
-            approval_policy=rule.approval_policy,
+            approval_policy="publish" if rule.approval_policy == "publish" else "skip",
             daily_cap=rule.daily_cap,
-            quiet_hours=dict(rule.quiet_hours or {}),
+            quiet_hours=rule.quiet_hours,
             monthly_token_budget=rule.monthly_token_budget,
         )
 
 
-def rule_schedule(rule: AutoPostingRule) -> Schedule:
-    return Schedule(rule.schedule_type, rule.schedule_config or {}, rule.timezone)
-
-
-def approval_window(rule: AutoPostingRule) -> timedelta:
-    try:
-        minutes = int((rule.schedule_config or {}).get("approval_window_minutes", 60))
-    except (TypeError, ValueError):
-        return DEFAULT_APPROVAL_WINDOW
-    return timedelta(minutes=max(1, minutes))
-
-
 def validate_draft(draft: RuleDraft, now: datetime) -> None:
-    if not draft.name.strip() or len(draft.name) > 128:
+    if not draft.name.strip() or len(draft.name) > NAME_LIMIT:
         raise RuleError("bad_name")
+    if draft.schedule is None:
+        raise RuleError("bad_schedule", "no schedule yet")
     try:
         ZoneInfo(draft.timezone)
-        validate_schedule(draft.schedule, now)
-    except ScheduleError as exc:
+        validate_schedule(Schedule.of(draft.schedule, draft.timezone), now)
+    except (KeyError, ValueError) as exc:  # ScheduleError, or an unknown time zone
         raise RuleError("bad_schedule", str(exc)) from exc
-    except (KeyError, ValueError) as exc:
-        raise RuleError("bad_schedule", str(exc)) from exc
-    config = draft.content_config
-    if not rule_text(config) and not str(config.get("description") or "").strip():
+    if not draft.content.fixed_text and not draft.content.topic:
         raise RuleError("no_content")
     if not draft.target_ids:
         raise RuleError("no_targets")
-    if draft.approval_policy not in APPROVAL_POLICIES:
-        raise RuleError("bad_policy")
     try:
         parse_quiet_hours(draft.quiet_hours)
     except ScheduleError as exc:
@@ -124,123 +140,30 @@ def validate_draft(draft: RuleDraft, now: datetime) -> None:
             raise RuleError("bad_limit")
 
 
-# ---------- content ----------
-
-
-@dataclass(frozen=True)
-class PlatformText:
-    """One platform's text of a rule execution."""
-
-    platform: str
-    generated: Generated
-    duplicate_of: str | None = None  # set when it stayed a near-duplicate after one retry
-    similarity: float = 0.0
-
-
-@dataclass(frozen=True)
-class RuleOutput:
-    texts: tuple[PlatformText, ...]
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(t.generated.prompt_tokens for t in self.texts)
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(t.generated.completion_tokens for t in self.texts)
-
-    @property
-    def flagged(self) -> bool:
-        return any(t.duplicate_of is not None for t in self.texts)
-
-
-def rule_platforms(targets: Sequence[Target]) -> list[str]:
-    seen: list[str] = []
-    for target in targets:
-        if target.platform not in seen:
-            seen.append(target.platform)
-    return seen or ["telegram"]
-
-
-def brief_for(config: Mapping[str, Any], platform: str, language: str) -> Brief:
-    description = str(config.get("description") or config.get("prompt") or "").strip()
-    return Brief(
-        title=config.get("title") or None,
-        description=description,
-        platform=platform,
-        language=str(config.get("language") or language),
-        style=config.get("style") or None,
-        allow_thread=bool(config.get("x_thread")),
-        hashtag_limit=int(config.get("hashtag_limit") or 30),
+def _rule_query(owner_id: int, rule_id: int) -> Select[AutoPostingRule]:
+    # Targets are loaded with the rule: callers use them after the unit has ended.
+    return (
+        select(AutoPostingRule)
+        .where(AutoPostingRule.id == rule_id, AutoPostingRule.owner_id == owner_id)
+        .options(selectinload(AutoPostingRule.targets))
+        .execution_options(populate_existing=True)
     )
 
 
-async def make_rule_posts(
-    generator: ContentGenerator,
-    config: Mapping[str, Any],
-    platforms: Sequence[str],
-    language: str,
-    recent: Sequence[str] = (),
-    *,
-    threshold: float = DEFAULT_THRESHOLD,
-) -> RuleOutput:
-    """One text per platform. A fixed text is used as it is; an AI text that repeats one of
-    `recent` (near-duplicate) is generated once more with the recent posts to avoid, and
-    when it still repeats one it is returned flagged (`duplicate_of`)."""
-    fixed = rule_text(dict(config))
-    texts: list[PlatformText] = []
-    for platform in platforms:
-        if fixed is not None:
-            texts.append(PlatformText(platform, Generated(text=fixed, title=config.get("title"))))
-            continue
-        brief = brief_for(config, platform, language)
-        if not brief.description:
-            raise GenerationError("the rule has neither text nor an AI brief", transient=False)
-        generated = await generator.generate(brief)
-        score, match = most_similar(generated.text, recent)
-        if match is not None and score >= threshold:
-            log.info("AI text repeats a recent post (%.2f); generating once more", score)
-            avoid = tuple(visible_text(r)[:300] for r in recent[:5])
-            retry = await generator.generate(replace(brief, avoid=avoid))
-            spent = Generated(
-                text=retry.text,
-                title=retry.title,
-                model=retry.model,
-                prompt_tokens=generated.prompt_tokens + retry.prompt_tokens,
-                completion_tokens=generated.completion_tokens + retry.completion_tokens,
-            )
-            score, match = most_similar(retry.text, recent)
-            if match is not None and score >= threshold:
-                texts.append(PlatformText(platform, spent, duplicate_of=match, similarity=score))
-                continue
-            generated = spent
-        texts.append(PlatformText(platform, generated))
-    return RuleOutput(tuple(texts))
+async def _owned_rule(session: AsyncSession, owner_id: int, rule_id: int) -> AutoPostingRule:
+    rule = await session.scalar(_rule_query(owner_id, rule_id))
+    if rule is None:
+        raise RuleError("not_found")
+    return rule
 
 
-def check_fits(output: RuleOutput, config: Mapping[str, Any]) -> list[str]:
-    """The platforms whose text does not fit (the re-check right before posts are created)."""
-    return [
-        t.platform
-        for t in output.texts
-        if not fit_for_platform(
-            t.platform,
-            t.generated.text,
-            title=t.generated.title,
-            allow_thread=bool(config.get("x_thread")),
-            hashtag_limit=int(config.get("hashtag_limit") or 30),
-        ).ok
-    ]
-
-
-def month_start(moment: datetime, timezone: str) -> datetime:
-    local = moment.astimezone(ZoneInfo(timezone))
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def day_start(moment: datetime, timezone: str) -> datetime:
-    local = moment.astimezone(ZoneInfo(timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+async def _owned_targets(
+    session: AsyncSession, owner_id: int, ids: Sequence[int]
+) -> Sequence[Target]:
+    targets = await TargetRepository(session).get_many_for_owner(owner_id, ids)
+    if not targets or len(targets) != len(set(ids)):
+        raise RuleError("no_targets")
+    return targets
 
 
 # ---------- the owner's rules ----------
@@ -254,106 +177,99 @@ class DryRun:
 
 
 class RuleService:
-    def __init__(self, session: AsyncSession, clock: Clock, waker: Waker | None = None) -> None:
-        self.session = session
+    def __init__(self, db: Database, clock: Clock, waker: Waker | None = None) -> None:
+        self.db = db
         self.clock = clock
         self.waker = waker or NullWaker()
-        self.rules = RuleRepository(session)
-        self.runs = RuleRunRepository(session)
-        self.targets = TargetRepository(session)
 
-    async def _targets(self, owner_id: int, ids: Sequence[int]) -> Sequence[Target]:
-        targets = await self.targets.get_many_for_owner(owner_id, ids)
-        if not targets or len(targets) != len(set(ids)):
-            raise RuleError("no_targets")
-        return targets
-
-    def next_runs(self, schedule: Schedule, count: int = 5) -> list[datetime]:
+    def next_runs(self, draft: RuleDraft, count: int = 5) -> list[datetime]:
+        schedule = draft.in_zone()
         try:
             return next_runs(schedule, self.clock.now(), count)
-        except (ScheduleError, ValueError) as exc:
+        except (KeyError, ValueError) as exc:  # ScheduleError, or an unknown time zone
             raise RuleError("bad_schedule", str(exc)) from exc
 
     async def create(self, owner_id: int, draft: RuleDraft) -> AutoPostingRule:
         now = self.clock.now()
         validate_draft(draft, now)
-        targets = await self._targets(owner_id, draft.target_ids)
-        rule = await self.rules.create(
-            owner_id,
-            name=draft.name.strip(),
-            schedule_type=draft.schedule_type,
-            schedule_config=draft.schedule_config,
-            content_config=draft.content_config,
-            timezone=draft.timezone,
-            targets=targets,
-            next_execution_at=next_run(draft.schedule, now),
-            approval_required=draft.approval_required,
-            approval_policy=draft.approval_policy,
-            daily_cap=draft.daily_cap,
-            quiet_hours=draft.quiet_hours,
-            monthly_token_budget=draft.monthly_token_budget,
-        )
-        await self.session.commit()
+        assert draft.schedule is not None  # validate_draft refuses a draft without one
+        async with self.db.write() as session:
+            targets = await _owned_targets(session, owner_id, draft.target_ids)
+            rule = await RuleRepository(session).create(
+                owner_id,
+                name=draft.name.strip(),
+                schedule_type=draft.schedule.kind,
+                schedule_config=draft.schedule,
+                content_config=draft.content,
+                timezone=draft.timezone,
+                targets=targets,
+                next_execution_at=next_run(draft.in_zone(), now),
+                approval_required=draft.approval_required,
+                approval_policy=draft.approval_policy,
+                daily_cap=draft.daily_cap,
+                quiet_hours=draft.quiet_hours,
+                monthly_token_budget=draft.monthly_token_budget,
+            )
         self.waker.wake_rules()
         return rule
 
     async def update(self, owner_id: int, rule_id: int, draft: RuleDraft) -> AutoPostingRule:
-        rule = await self.get(owner_id, rule_id)
         now = self.clock.now()
         validate_draft(draft, now)
-        targets = await self._targets(owner_id, draft.target_ids)
-        schedule_changed = (draft.schedule_type, draft.schedule_config, draft.timezone) != (
-            rule.schedule_type,
-            rule.schedule_config,
-            rule.timezone,
-        )
-        values: dict[str, Any] = {
-            "name": draft.name.strip(),
-            "schedule_type": draft.schedule_type,
-            "schedule_config": draft.schedule_config,
-            "content_config": draft.content_config,
-            "timezone": draft.timezone,
-            "approval_required": draft.approval_required,
-            "approval_policy": draft.approval_policy,
-            "daily_cap": draft.daily_cap,
-            "quiet_hours": draft.quiet_hours,
-            "monthly_token_budget": draft.monthly_token_budget,
-        }
-        if schedule_changed and rule.is_active:
-            values.update(
-                next_execution_at=next_run(draft.schedule, now),
-                retry_slot_at=None,
-                retry_attempts=0,
-            )
-        await self.runs.update_for_owner(owner_id, rule_id, **values)
-        await self.runs.set_targets_for_owner(owner_id, rule, targets)
-        await self.session.commit()
-        await self.session.refresh(rule)
+        assert draft.schedule is not None
+        async with self.db.write() as session:
+            rule = await _owned_rule(session, owner_id, rule_id)
+            targets = await _owned_targets(session, owner_id, draft.target_ids)
+            before = (parse_schedule(rule.schedule_type, rule.schedule_config), rule.timezone)
+            values: dict[str, object] = {
+                "name": draft.name.strip(),
+                "schedule_type": draft.schedule.kind,
+                "schedule_config": draft.schedule,
+                "content_config": draft.content,
+                "timezone": draft.timezone,
+                "approval_required": draft.approval_required,
+                "approval_policy": draft.approval_policy,
+                "daily_cap": draft.daily_cap,
+                "quiet_hours": draft.quiet_hours,
+                "monthly_token_budget": draft.monthly_token_budget,
+            }
+            if before != (draft.schedule, draft.timezone) and rule.is_active:
+                values.update(
+                    next_execution_at=next_run(draft.in_zone(), now),
+                    retry_slot_at=None,
+                    retry_attempts=0,
+                )
+            runs = RuleRunRepository(session)
+            await runs.update_for_owner(owner_id, rule_id, **values)
+            await runs.set_targets_for_owner(owner_id, rule, targets)
+            rule = await _owned_rule(session, owner_id, rule_id)
         self.waker.wake_rules()
         return rule
 
     async def get(self, owner_id: int, rule_id: int) -> AutoPostingRule:
-        rule = await self.rules.get_for_owner(owner_id, rule_id)
-        if rule is None:
-            raise RuleError("not_found")
-        return rule
+        async with self.db.read() as session:
+            return await _owned_rule(session, owner_id, rule_id)
 
     async def list(self, owner_id: int) -> Sequence[AutoPostingRule]:
-        return await self.rules.list_for_owner(owner_id)
+        async with self.db.read() as session:
+            return await RuleRepository(session).list_for_owner(owner_id)
 
     async def set_active(self, owner_id: int, rule_id: int, active: bool) -> AutoPostingRule:
-        rule = await self.get(owner_id, rule_id)
-        next_at = next_run(rule_schedule(rule), self.clock.now()) if active else None
-        await self.runs.update_for_owner(
-            owner_id,
-            rule_id,
-            is_active=active,
-            next_execution_at=next_at,
-            retry_slot_at=None,
-            retry_attempts=0,
-        )
-        await self.session.commit()
-        await self.session.refresh(rule)
+        async with self.db.write() as session:
+            rule = await _owned_rule(session, owner_id, rule_id)
+            try:
+                next_at = next_run(rule_schedule(rule), self.clock.now()) if active else None
+            except (ScheduleError, ValueError) as exc:
+                raise RuleError("bad_schedule", str(exc)) from exc
+            await RuleRunRepository(session).update_for_owner(
+                owner_id,
+                rule_id,
+                is_active=active,
+                next_execution_at=next_at,
+                retry_slot_at=None,
+                retry_attempts=0,
+            )
+            rule = await _owned_rule(session, owner_id, rule_id)
         if active:
             self.waker.wake_rules()
         return rule
@@ -361,25 +277,24 @@ class RuleService:
     async def run_now(self, owner_id: int, rule_id: int) -> AutoPostingRule:
         """The rule becomes due now; the worker runs it on its next pass (woken at once).
         Its regular schedule continues after that run."""
-        rule = await self.get(owner_id, rule_id)
-        if not rule.is_active:
-            raise RuleError("paused")
-        await self.runs.update_for_owner(
-            owner_id,
-            rule_id,
-            next_execution_at=self.clock.now(),
-            retry_slot_at=None,
-            retry_attempts=0,
-        )
-        await self.session.commit()
-        await self.session.refresh(rule)
+        async with self.db.write() as session:
+            rule = await _owned_rule(session, owner_id, rule_id)
+            if not rule.is_active:
+                raise RuleError("paused")
+            await RuleRunRepository(session).update_for_owner(
+                owner_id,
+                rule_id,
+                next_execution_at=self.clock.now(),
+                retry_slot_at=None,
+                retry_attempts=0,
+            )
+            rule = await _owned_rule(session, owner_id, rule_id)
         self.waker.wake_rules()
         return rule
 
     async def delete(self, owner_id: int, rule_id: int) -> bool:
-        done = await self.rules.delete_for_owner(owner_id, rule_id)
-        await self.session.commit()
-        return done
+        async with self.db.write() as session:
+            return await RuleRepository(session).delete_for_owner(owner_id, rule_id)
 
     async def dry_run(
         self,
@@ -389,18 +304,21 @@ class RuleService:
         *,
         rule_id: int | None = None,
     ) -> DryRun:
-        """Next five run times and a sample generated now: nothing is saved or published."""
-        runs = self.next_runs(draft.schedule)
-        targets = await self.targets.get_many_for_owner(owner_id, draft.target_ids)
-        user = await UserRepository(self.session).get(owner_id)
-        recent = await self.runs.recent_texts(rule_id) if rule_id else []
+        """Next five run times and a sample generated now: nothing is saved or published.
+        The sample is written with no unit open."""
+        runs = self.next_runs(draft)
+        async with self.db.read() as session:
+            targets = await TargetRepository(session).get_many_for_owner(
+                owner_id, draft.target_ids
+            )
+            user = await UserRepository(session).get(owner_id)
+            recent: list[str] = []
+            if rule_id is not None and await session.scalar(_rule_query(owner_id, rule_id)):
+                recent = await RuleRunRepository(session).recent_texts(rule_id)
+            platforms = rule_platforms(targets)
         try:
             output = await make_rule_posts(
-                generator,
-                draft.content_config,
-                rule_platforms(targets),
-                user.language if user else "en",
-                recent,
+                generator, draft.content, platforms, user.language if user else "en", recent
             )
         except GenerationError as exc:
             return DryRun(runs, None, exc)
@@ -414,7 +332,7 @@ class RuleService:
 class ApprovalDraft:
     content: Content
     rule: AutoPostingRule | None
-    posts: list[tuple[Any, Target]]
+    posts: list[tuple[ScheduledPost, Target]]
 
     @property
     def waiting(self) -> bool:
@@ -425,107 +343,200 @@ class ApprovalDraft:
         times = [p.scheduled_time for p, _t in self.posts]
         return min(times) if times else None
 
+    @property
+    def platform(self) -> str:
+        return self.posts[0][1].platform if self.posts else "telegram"
+
+    @property
+    def regenerable(self) -> bool:
+        """Only drafts a rule wrote with the AI can be written again."""
+        return self.rule is not None and self.rule.content_config.fixed_text is None
+
+
+@dataclass(frozen=True)
+class Approved:
+    post_ids: list[int]
+    publish_at: datetime
+
+
+@dataclass(frozen=True)
+class _RegenerationInput:
+    """What the read unit of `regenerate` saw; the write unit checks it still holds."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    config: ContentConfig
+    platform: str
+    language: str
+    recent: list[str]
+
+
+async def _load_draft(
+    session: AsyncSession, owner_id: int, content_id: int
+) -> ApprovalDraft | None:
+    content = await session.scalar(
+        select(Content)
+        .where(Content.id == content_id, Content.owner_id == owner_id)
+        .execution_options(populate_existing=True)
+    )
+    if content is None:
+        return None
+    posts = await RuleRunRepository(session).posts_of_content_for_owner(owner_id, content_id)
+    rule = None
+    if content.rule_id is not None:
+        rule = await session.scalar(_rule_query(owner_id, content.rule_id))
+    return ApprovalDraft(content, rule, posts)
+
+
+async def _waiting_draft(session: AsyncSession, owner_id: int, content_id: int) -> ApprovalDraft:
+    found = await _load_draft(session, owner_id, content_id)
+    if found is None or not found.waiting:
+        raise RuleError("not_waiting")
+    return found
+
 
 class ApprovalService:
-    def __init__(self, session: AsyncSession, clock: Clock, waker: Waker | None = None) -> None:
-        self.session = session
+    def __init__(self, db: Database, clock: Clock, waker: Waker | None = None) -> None:
+        self.db = db
         self.clock = clock
         self.waker = waker or NullWaker()
-        self.runs = RuleRunRepository(session)
 
     async def load(self, owner_id: int, content_id: int) -> ApprovalDraft | None:
-        from storage.repositories import ContentRepository
+        async with self.db.read() as session:
+            return await _load_draft(session, owner_id, content_id)
 
-        content = await ContentRepository(self.session).get_for_owner(owner_id, content_id)
-        if content is None:
-            return None
-        posts = await self.runs.posts_of_content_for_owner(owner_id, content_id)
-        rule = None
-        if content.rule_id is not None:
-            rule = await RuleRepository(self.session).get_for_owner(owner_id, content.rule_id)
-        return ApprovalDraft(content, rule, posts)
+    async def contents_of_posts(self, owner_id: int, post_ids: Sequence[int]) -> list[int]:
+        """The distinct contents of these posts of the owner, in the posts' order."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(ScheduledPost.id, ScheduledPost.content_id).where(
+                    ScheduledPost.owner_id == owner_id, ScheduledPost.id.in_(list(post_ids))
+                )
+            )
+            by_post = {post_id: content_id for post_id, content_id in rows.all()}
+        contents: list[int] = []
+        for post_id in post_ids:
+            content_id = by_post.get(post_id)
+            if content_id is not None and content_id not in contents:
+                contents.append(content_id)
+        return contents
 
-    async def approve(self, owner_id: int, content_id: int) -> list[int]:
-        """Awaiting posts become scheduled for their planned time (or now, if it passed)."""
-        found = await self.load(owner_id, content_id)
-        if found is None or not found.waiting:
-            return []
+    async def approve(self, owner_id: int, content_id: int) -> Approved | None:
+        """Awaiting posts become scheduled for their planned time (or now, if it passed);
+        None when there was nothing left to approve."""
         now = self.clock.now()
-        planned = found.publish_at or now
-        moved = await self.runs.decide_approval_for_owner(
-            owner_id, content_id, PostStatus.SCHEDULED, max(planned, now)
-        )
-        await self.session.commit()
-        if moved:
-            self.waker.wake_posts()
-        return moved
+        async with self.db.write() as session:
+            found = await _load_draft(session, owner_id, content_id)
+            if found is None or not found.waiting:
+                return None
+            moment = max(found.publish_at or now, now)
+            moved = await RuleRunRepository(session).decide_approval_for_owner(
+                owner_id, content_id, PostStatus.SCHEDULED, moment
+            )
+        if not moved:
+            return None
+        self.waker.wake_posts()
+        return Approved(moved, moment)
 
     async def skip(self, owner_id: int, content_id: int) -> list[int]:
-        moved = await self.runs.decide_approval_for_owner(
-            owner_id, content_id, PostStatus.SKIPPED, None
-        )
-        await self.session.commit()
-        return moved
+        async with self.db.write() as session:
+            return await RuleRunRepository(session).decide_approval_for_owner(
+                owner_id, content_id, PostStatus.SKIPPED, None
+            )
 
     async def replace_text(self, owner_id: int, content_id: int, text: str) -> ApprovalDraft:
         """The owner's own version of the draft; it still awaits approval."""
-        found = await self.load(owner_id, content_id)
-        if found is None or not found.waiting:
-            raise RuleError("not_waiting")
-        if found.posts and all(t.platform != "telegram" for _p, t in found.posts):
-            text = visible_text(text).strip()  # X and Instagram take plain text
-        problems = [
-            t.platform
-            for _p, t in found.posts
-            if not fit_for_platform(t.platform, text, title=found.content.title).ok
-        ]
-        if problems:
-            raise RuleError("does_not_fit", ", ".join(sorted(set(problems))))
-        await self.runs.update_content_for_owner(owner_id, content_id, text=text)
-        await self.session.commit()
-        await self.session.refresh(found.content)
-        return found
+        async with self.db.write() as session:
+            found = await _waiting_draft(session, owner_id, content_id)
+            if found.posts and all(t.platform != "telegram" for _p, t in found.posts):
+                text = visible_text(text).strip()  # X and Instagram take plain text
+            problems = [
+                t.platform
+                for _p, t in found.posts
+                if not fit_for_platform(t.platform, text, title=found.content.title).ok
+            ]
+            if problems:
+                raise RuleError("does_not_fit", ", ".join(sorted(set(problems))))
+            await RuleRunRepository(session).update_content_for_owner(
+                owner_id, content_id, text=text
+            )
+            return await _waiting_draft(session, owner_id, content_id)
 
     async def regenerate(
         self, owner_id: int, content_id: int, generator: ContentGenerator
     ) -> ApprovalDraft:
-        found = await self.load(owner_id, content_id)
-        if found is None or not found.waiting:
-            raise RuleError("not_waiting")
-        if found.rule is None:
-            raise RuleError("not_found")
-        budget = found.rule.monthly_token_budget
-        if budget:
-            from storage.repositories import ContentRepository
-
-            used = await ContentRepository(self.session).tokens_for_rule_since(
-                found.rule.id, month_start(self.clock.now(), found.rule.timezone)
-            )
-            if used >= budget:
-                raise RuleError("over_budget", f"{used} / {budget}")
-        platform = found.posts[0][1].platform if found.posts else "telegram"
-        user = await UserRepository(self.session).get(owner_id)
-        recent = [found.content.text, *await self.runs.recent_texts(found.rule.id)]
+        """A new AI version of the draft: read, write the text with no unit open, then
+        replace it only if the draft still awaits approval unchanged (else `not_waiting` or
+        `changed`: the owner decided or edited it meanwhile)."""
+        seen = await self._regeneration_input(owner_id, content_id)
         output = await make_rule_posts(
-            generator,
-            found.rule.content_config or {},
-            [platform],
-            user.language if user else "en",
-            recent,
+            generator, seen.config, [seen.platform], seen.language, seen.recent
         )
-        text = output.texts[0].generated
-        await self.runs.update_content_for_owner(
-            owner_id,
-            content_id,
-            text=text.text,
-            title=text.title,
-            prompt_tokens=found.content.prompt_tokens + text.prompt_tokens,
-            completion_tokens=found.content.completion_tokens + text.completion_tokens,
+        new = output.texts[0].generated
+        async with self.db.write() as session:
+            found = await _waiting_draft(session, owner_id, content_id)
+            content = found.content
+            if (content.text, content.prompt_tokens, content.completion_tokens) != (
+                seen.text,
+                seen.prompt_tokens,
+                seen.completion_tokens,
+            ):
+                raise RuleError("changed")
+            await RuleRunRepository(session).update_content_for_owner(
+                owner_id,
+                content_id,
+                text=new.text,
+                title=new.title,
+                prompt_tokens=content.prompt_tokens + new.prompt_tokens,
+                completion_tokens=content.completion_tokens + new.completion_tokens,
+            )
+            return await _waiting_draft(session, owner_id, content_id)
+
+    async def _regeneration_input(self, owner_id: int, content_id: int) -> _RegenerationInput:
+        async with self.db.read() as session:
+            found = await _waiting_draft(session, owner_id, content_id)
+            rule = found.rule
+            if rule is None:
+                raise RuleError("not_found")
+            if rule.monthly_token_budget:
+                used = await ContentRepository(session).tokens_for_rule_since(
+                    rule.id, month_start(self.clock.now(), rule.timezone)
+                )
+                if used >= rule.monthly_token_budget:
+                    raise RuleError("over_budget", f"{used} / {rule.monthly_token_budget}")
+            user = await UserRepository(session).get(owner_id)
+            recent = await RuleRunRepository(session).recent_texts(rule.id)
+        content = found.content
+        return _RegenerationInput(
+            text=content.text,
+            prompt_tokens=content.prompt_tokens,
+            completion_tokens=content.completion_tokens,
+            config=rule.content_config,
+            platform=found.platform,
+            language=user.language if user else "en",
+            recent=[content.text, *recent],
         )
-        await self.session.commit()
-        await self.session.refresh(found.content)
-        return found
 
 
-def usable_targets(rule: AutoPostingRule) -> list[Target]:
-    return [t for t in rule.targets if t.status != TargetStatus.BROKEN]
+__all__ = [
+    "ApprovalDraft",
+    "ApprovalService",
+    "Approved",
+    "DryRun",
+    "PlatformText",
+    "RuleDraft",
+    "RuleError",
+    "RuleOutput",
+    "RuleService",
+    "approval_window",
+    "brief_for",
+    "check_fits",
+    "day_start",
+    "make_rule_posts",
+    "month_start",
+    "rule_platforms",
+    "rule_schedule",
+    "usable_targets",
+    "validate_draft",
+]

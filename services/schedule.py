@@ -1,5 +1,5 @@
-"""Rule schedules: the seed's `schedule_type` / `schedule_config` turned into APScheduler
-triggers, and next run times computed by those triggers in the rule's own time zone."""
+"""Rule schedules: a rule's typed schedule (`storage.rule_config.ScheduleSpec`) turned into
+APScheduler triggers, and next run times computed by those triggers in the rule's own zone."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-SCHEDULE_TYPES = ("daily", "weekly", "interval", "cron")
+from storage.rule_config import (
+    DailySchedule,
+    IntervalSchedule,
+    QuietHours,
+    ScheduleShapeError,
+    ScheduleSpec,
+    WeeklySchedule,
+    parse_schedule,
+    quiet_hours_of,
+)
+
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -26,9 +36,23 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class Schedule:
+    """A schedule in its zone. `config` is the typed `ScheduleSpec` or, from older code and
+    tests, a plain mapping of the same shape; `schedule_type` says which kind it is."""
+
     schedule_type: str
-    config: Mapping[str, Any]
+    config: ScheduleSpec | Mapping[str, Any]
     timezone: str
+
+    @classmethod
+    def of(cls, spec: ScheduleSpec, timezone: str) -> Schedule:
+        return cls(spec.kind, spec, timezone)
+
+    @property
+    def spec(self) -> ScheduleSpec:
+        try:
+            return parse_schedule(self.schedule_type, self.config)
+        except ScheduleShapeError as exc:
+            raise ScheduleError(str(exc)) from None
 
 
 def parse_hhmm(value: str) -> tuple[int, int]:
@@ -58,42 +82,35 @@ def build_trigger(schedule: Schedule, anchor: datetime | None = None) -> BaseTri
     date counts from `anchor` (else APScheduler would count from the real time of the call,
     which a test clock or a restart would not reproduce)."""
     zone = _zone(schedule.timezone)
-    config = schedule.config
-    kind = schedule.schedule_type
-    if kind in ("daily", "weekly"):
-        times = config.get("times") or []
-        if isinstance(times, str):
-            times = [times]
-        if not times:
+    spec = schedule.spec
+    if isinstance(spec, DailySchedule | WeeklySchedule):
+        if not spec.times:
             raise ScheduleError("a daily or weekly schedule needs at least one time")
-        days = _days_expr(config.get("days_of_week"))
-        if kind == "weekly" and days == "*" and not config.get("days_of_week"):
+        days = _days_expr(spec.days_of_week)
+        if isinstance(spec, WeeklySchedule) and not spec.days_of_week:
             raise ScheduleError("a weekly schedule needs days_of_week")
         triggers: list[BaseTrigger] = []
-        for value in times:
+        for value in spec.times:
             hour, minute = parse_hhmm(str(value))
             triggers.append(CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=zone))
         return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
-    if kind == "interval":
-        try:
-            hours = float(config.get("hours", 0))
-            minutes = float(config.get("minutes", 0))
-        except (TypeError, ValueError) as exc:
-            raise ScheduleError("interval hours/minutes must be numbers") from exc
-        if hours * 60 + minutes < 1:
+    if isinstance(spec, IntervalSchedule):
+        if spec.hours * 60 + spec.minutes < 1:
             raise ScheduleError("an interval must be at least one minute")
-        start = config.get("start_date")
-        start_date = datetime.fromisoformat(start) if isinstance(start, str) else anchor
-        return IntervalTrigger(hours=hours, minutes=minutes, timezone=zone, start_date=start_date)
-    if kind == "cron":
-        expression = str(config.get("expression", "")).strip()
-        if len(expression.split()) != 5:
-            raise ScheduleError("a cron expression has five fields: minute hour day month weekday")
         try:
-            return CronTrigger.from_crontab(expression, timezone=zone)
+            start_date = datetime.fromisoformat(spec.start_date) if spec.start_date else anchor
         except ValueError as exc:
-            raise ScheduleError(f"bad cron expression: {exc}") from exc
-    raise ScheduleError(f"unknown schedule type {kind!r}")
+            raise ScheduleError(f"bad start_date: {exc}") from exc
+        return IntervalTrigger(
+            hours=spec.hours, minutes=spec.minutes, timezone=zone, start_date=start_date
+        )
+    expression = spec.expression.strip()
+    if len(expression.split()) != 5:
+        raise ScheduleError("a cron expression has five fields: minute hour day month weekday")
+    try:
+        return CronTrigger.from_crontab(expression, timezone=zone)
+    except ValueError as exc:
+        raise ScheduleError(f"bad cron expression: {exc}") from exc
 
 
 def _wall(value: datetime, zone: ZoneInfo) -> tuple[int, ...]:
@@ -197,17 +214,20 @@ def validate_schedule(schedule: Schedule, now: datetime | None = None) -> None:
 # ---------- quiet hours ----------
 
 
-def parse_quiet_hours(quiet: Mapping[str, Any] | None) -> tuple[time, time] | None:
-    """`{"start": "22:00", "end": "08:00"}` → (22:00, 08:00); empty or equal → None."""
-    if not quiet or not quiet.get("start") or not quiet.get("end"):
+def parse_quiet_hours(
+    quiet: QuietHours | Mapping[str, Any] | None,
+) -> tuple[time, time] | None:
+    """Quiet hours 22:00–08:00 → (22:00, 08:00); none, or start equal to end → None."""
+    hours = quiet_hours_of(quiet)
+    if not hours.start or not hours.end:
         return None
-    start = time(*parse_hhmm(str(quiet["start"])))
-    end = time(*parse_hhmm(str(quiet["end"])))
+    start = time(*parse_hhmm(hours.start))
+    end = time(*parse_hhmm(hours.end))
     return None if start == end else (start, end)
 
 
 def quiet_hours_end(
-    moment: datetime, quiet: Mapping[str, Any] | None, timezone_name: str
+    moment: datetime, quiet: QuietHours | Mapping[str, Any] | None, timezone_name: str
 ) -> datetime | None:
     """When `moment` falls inside the quiet hours (local to `timezone_name`, possibly across
     midnight), the UTC moment they end; otherwise None."""

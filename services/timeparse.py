@@ -196,8 +196,3 @@ def _to_utc(parsed: datetime, zone: ZoneInfo, now: datetime, *, has_date: bool) 
         next_day = parsed.replace(tzinfo=None) + timedelta(days=1)
         result = next_day.replace(tzinfo=zone).astimezone(UTC)
     return result
-
-
-def warm_up() -> None:
-    """Load dateparser's data ahead of the first user request (called off the event loop)."""
-    parse_user_time("tomorrow 10:00", "UTC", datetime.now(UTC))

@@ -23,6 +23,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from storage.rule_config import ContentConfig, QuietHours, ScheduleSpec
+from storage.types import PydanticJSON
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend.
@@ -258,15 +261,19 @@ class AutoPostingRule(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     schedule_type: Mapped[str] = mapped_column(String(16))
-    schedule_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    content_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Typed JSON (storage/rule_config.py); `schedule_type` repeats the schedule's kind for
+    # rows written before the kind was stored inside the config.
+    schedule_config: Mapped[ScheduleSpec] = mapped_column(PydanticJSON(ScheduleSpec), default=dict)
+    content_config: Mapped[ContentConfig] = mapped_column(
+        PydanticJSON(ContentConfig), default=dict
+    )
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_execution_at: Mapped[datetime | None]
     approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
     approval_policy: Mapped[str] = mapped_column(String(16), default="skip")
     daily_cap: Mapped[int | None] = mapped_column(Integer)
-    quiet_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quiet_hours: Mapped[QuietHours] = mapped_column(PydanticJSON(QuietHours), default=dict)
     monthly_token_budget: Mapped[int | None] = mapped_column(Integer)
     executions_count: Mapped[int] = mapped_column(Integer, default=0)
     success_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,6 +21,14 @@ from storage.models import (
     User,
     rule_targets,
 )
+from storage.rule_config import (
+    ContentConfig,
+    QuietHours,
+    ScheduleSpec,
+    content_config_of,
+    parse_schedule,
+    quiet_hours_of,
+)
 
 # Statuses a post can still be cancelled or rescheduled from.
 OPEN_STATUSES = (
@@ -794,29 +802,30 @@ class RuleRepository:
         *,
         name: str,
         schedule_type: str,
-        schedule_config: dict[str, Any],
-        content_config: dict[str, Any],
+        schedule_config: ScheduleSpec | dict[str, Any],
+        content_config: ContentConfig | dict[str, Any],
         timezone: str,
         targets: Sequence[Target],
         next_execution_at: datetime | None,
         approval_required: bool = False,
         approval_policy: str = "skip",
         daily_cap: int | None = None,
-        quiet_hours: dict[str, Any] | None = None,
+        quiet_hours: QuietHours | dict[str, Any] | None = None,
         monthly_token_budget: int | None = None,
     ) -> AutoPostingRule:
+        # Plain mappings (seeds, tests) become the typed configs the column stores.
         rule = AutoPostingRule(
             owner_id=owner_id,
             name=name,
             schedule_type=schedule_type,
-            schedule_config=schedule_config,
-            content_config=content_config,
+            schedule_config=parse_schedule(schedule_type, schedule_config),
+            content_config=content_config_of(content_config),
             timezone=timezone,
             next_execution_at=next_execution_at,
             approval_required=approval_required,
             approval_policy=approval_policy,
             daily_cap=daily_cap,
-            quiet_hours=quiet_hours or {},
+            quiet_hours=quiet_hours_of(quiet_hours),
             monthly_token_budget=monthly_token_budget,
             is_active=True,
             executions_count=0,

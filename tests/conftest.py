@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.settings import Settings
 from services.clock import ManualClock
 from storage.db import create_engine, create_session_factory, upgrade_database
+from storage.uow import Database
 from tests.fakes.telegram import FakeTelegram
+from tests.txguard import TransactionGuard, transaction_guard
 
 TEST_TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijkl"
 USER_ID = 111
@@ -41,12 +43,28 @@ def _no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def no_transaction_across_network(request: pytest.FixtureRequest) -> Iterator[TransactionGuard]:
+    """Fails any test during which a database connection was held while the same task awaited
+    Telegram, a publisher or the model (DESIGN.md, "Transactions")."""
+    with transaction_guard() as guard:
+        yield guard
+    if guard.violations and "allow_transaction_across_network" not in request.keywords:
+        details = "\n\n".join(str(v) for v in guard.violations[:3])
+        pytest.fail(
+            f"{len(guard.violations)} network call(s) awaited inside a unit of work:\n{details}",
+            pytrace=False,
+        )
+
+
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": TEST_TOKEN,
         "health_port": 0,
         "log_file": None,
         "admin_ids": [999],
+        # Tests press faster than any person: the throttle has tests of its own.
+        "throttle_rate": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -122,6 +140,13 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[tuple[str, AsyncEngine]]:
 @pytest.fixture
 def session_factory(db: tuple[str, AsyncEngine]) -> Any:
     return create_session_factory(db[1])
+
+
+@pytest.fixture
+def uow(db: tuple[str, AsyncEngine]) -> Database:
+    """The units of work (storage/uow.py) over the test database, as the workers take them:
+    one per test, so that its workers' writers queue as they would in one process."""
+    return Database(db[1])
 
 
 @pytest.fixture

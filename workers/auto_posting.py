@@ -25,6 +25,11 @@ now + retry_delay × 2^(attempt-1), at most `max_retries` times and never at or 
 next regular fire time, so a retry never doubles a slot. A permanent failure (bad key, bad
 request) or exhausted retries leave the regular schedule alone. The owner hears of a slot's
 first failure and of giving it up, not of every retry.
+
+Units of work (`storage.uow.Database`): the claim (2) is one write unit that reads the rule and
+swaps it; the checks (4, 5) read in one read unit; generation (6) runs with no unit open, since
+a model call takes seconds; saving (7) or recording a failure is one write unit; the owner is
+told after it is committed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.generator import ContentGenerator, GenerationError, UnavailableGenerator
 from services.clock import Clock, SystemClock
@@ -49,10 +56,10 @@ from services.rules import (
     usable_targets,
 )
 from services.schedule import ScheduleError, next_run, quiet_hours_end
-from storage.db import SessionFactory
 from storage.models import AutoPostingRule, PostStatus, Target
 from storage.repositories import ContentRepository, PostRepository, RuleRepository, UserRepository
 from storage.rule_runs import RuleRunRepository
+from storage.uow import Database
 from workers import metrics
 
 log = logging.getLogger("AutoPostingWorker")
@@ -82,12 +89,22 @@ class _Claimed:
     schedule_error: str | None = None
 
 
+@dataclass(frozen=True)
+class _RunContext:
+    """What one execution reads before it calls the model."""
+
+    language: str
+    recent_texts: list[str]
+    done_today: int | None  # slots produced today (rule zone), when the rule has a daily cap
+    tokens_used: int | None  # tokens this month (rule zone), when the rule has a budget
+
+
 class AutoPostingWorker:
     name = "AutoPostingWorker"
 
     def __init__(
         self,
-        session_factory: SessionFactory,
+        db: Database,
         *,
         generator: ContentGenerator | None = None,
         clock: Clock | None = None,
@@ -97,7 +114,7 @@ class AutoPostingWorker:
         retry_delay: timedelta = timedelta(minutes=5),
         max_retries: int = 3,
     ) -> None:
-        self.session_factory = session_factory
+        self.db = db
         self.generator = generator or UnavailableGenerator()
         self.clock = clock or SystemClock()
         self.notifier = notifier or NullNotifier()
@@ -109,7 +126,7 @@ class AutoPostingWorker:
     async def run_once(self) -> RuleRunReport:
         report = RuleRunReport()
         now = self.clock.now()
-        async with self.session_factory() as session:
+        async with self.db.read() as session:
             due = await RuleRepository(session).due_ids(now)
         report.due = len(due)
         if due:
@@ -121,14 +138,14 @@ class AutoPostingWorker:
                 # One broken rule must not stop the others, nor the worker.
                 report.failed += 1
                 log.exception("Правило %d: ошибка выполнения", rule_id)
-                async with self.session_factory() as session, session.begin():
+                async with self.db.write() as session:
                     await RuleRepository(session).record_failure(
                         rule_id, f"internal error: {type(exc).__name__}"
                     )
         return report
 
     async def next_due_at(self) -> datetime | None:
-        async with self.session_factory() as session:
+        async with self.db.read() as session:
             return await RuleRepository(session).next_due_at()
 
     # ---------- one rule ----------
@@ -136,46 +153,45 @@ class AutoPostingWorker:
     async def _claim(
         self, rule_id: int, expected: datetime, now: datetime, report: RuleRunReport
     ) -> _Claimed | None:
-        async with self.session_factory() as session:
-            rules = RuleRepository(session)
-            rule = await rules.get(rule_id)
+        # One write unit reads the rule and claims it, so the rule that decides this
+        # execution (quiet hours, retry slot, schedule) is the one the claim swaps: on SQLite
+        # the unit is the only writer, on PostgreSQL the row stays locked until the commit.
+        # The claim is still a compare-and-swap on `next_execution_at`: whoever read the
+        # same `expected` and lost the swap does not run it.
+        postponed_to: datetime | None = None
+        claimed: _Claimed | None = None
+        async with self.db.write() as session:
+            rule = await _lock_rule(session, rule_id)
             if rule is None:
                 return None
-            # End the read before writing: on SQLite a transaction that reads and then writes
-            # fails at once ("database is locked") if someone else wrote in between, while
-            # one that starts with its write waits its turn. The claim below is a
-            # compare-and-swap, so nothing read here can be stale when it succeeds.
-            await session.commit()
             quiet_end = quiet_hours_end(now, rule.quiet_hours, rule.timezone)
             if quiet_end is not None:
-                async with session.begin():
-                    postponed = await RuleRunRepository(session).postpone(
-                        rule_id, expected, quiet_end
-                    )
-                if postponed:
-                    report.postponed += 1
-                    log.info(
-                        "Правило %d: тихие часы, выполнение перенесено на %s",
-                        rule_id,
-                        quiet_end.isoformat(),
-                    )
-                return None
-            retrying = rule.retry_slot_at is not None and rule.retry_attempts > 0
-            slot = rule.retry_slot_at if retrying and rule.retry_slot_at else expected
-            schedule_error = None
-            try:
-                new_next = next_run(rule_schedule(rule), max(now, expected), slot)
-            except (ScheduleError, ValueError) as exc:
-                # The rule stops (no next run) until its owner fixes the schedule.
-                new_next, schedule_error = None, f"schedule error: {exc}"
-            async with session.begin():
-                if not await rules.claim(rule_id, expected, new_next, now):
+                if await RuleRunRepository(session).postpone(rule_id, expected, quiet_end):
+                    postponed_to = quiet_end
+            else:
+                retrying = rule.retry_slot_at is not None and rule.retry_attempts > 0
+                slot = rule.retry_slot_at if retrying and rule.retry_slot_at else expected
+                schedule_error = None
+                try:
+                    new_next = next_run(rule_schedule(rule), max(now, expected), slot)
+                except (ScheduleError, ValueError) as exc:
+                    # The rule stops (no next run) until its owner fixes the schedule.
+                    new_next, schedule_error = None, f"schedule error: {exc}"
+                if not await RuleRepository(session).claim(rule_id, expected, new_next, now):
                     return None  # another process runs this execution
                 if rule.retry_slot_at is not None or rule.retry_attempts:
                     # Cleared with the claim: only a new failure of this run re-arms a retry.
                     await RuleRunRepository(session).clear_retry(rule_id)
-            attempt = rule.retry_attempts if retrying else 0
-            return _Claimed(rule, slot, new_next, attempt, schedule_error)
+                attempt = rule.retry_attempts if retrying else 0
+                claimed = _Claimed(rule, slot, new_next, attempt, schedule_error)
+        if postponed_to is not None:
+            report.postponed += 1
+            log.info(
+                "Правило %d: тихие часы, выполнение перенесено на %s",
+                rule_id,
+                postponed_to.isoformat(),
+            )
+        return claimed
 
     async def _run_rule(
         self, rule_id: int, expected: datetime, now: datetime, report: RuleRunReport
@@ -197,46 +213,30 @@ class AutoPostingWorker:
             await self._fail(rule, claimed.schedule_error, report)
             return
         log.info("Выполнение правила %d '%s'", rule.id, rule.name)
-        async with self.session_factory() as session:
-            owner = await UserRepository(session).get(rule.owner_id)
-            language = owner.language if owner else "en"
-            runs = RuleRunRepository(session)
-            recent = await runs.recent_texts(rule.id)
-            if rule.daily_cap:
-                today = await runs.contents_since(rule.id, day_start(now, rule.timezone))
-                done_today = len(
-                    {
-                        (c.variants or {}).get("slot") or c.id
-                        for c in today
-                        if not (c.variants or {}).get("flag")
-                    }
-                )
-                if done_today >= rule.daily_cap:
-                    report.skipped += 1
-                    log.info(
-                        "Правило %d: дневной лимит (%d) исчерпан, пропуск", rule.id, done_today
-                    )
-                    return
-            if rule.monthly_token_budget:
-                used = await ContentRepository(session).tokens_for_rule_since(
-                    rule.id, month_start(now, rule.timezone)
-                )
-                if used >= rule.monthly_token_budget:
-                    reason = f"{BUDGET_ERROR} ({used} of {rule.monthly_token_budget} tokens)"
-                    told = (rule.last_error or "").startswith(BUDGET_ERROR)
-                    await self._fail(rule, reason, report, notify=not told)
-                    return
+        context = await self._read_context(rule, now)
+        done_today, used = context.done_today, context.tokens_used
+        if rule.daily_cap and done_today is not None and done_today >= rule.daily_cap:
+            report.skipped += 1
+            log.info("Правило %d: дневной лимит (%d) исчерпан, пропуск", rule.id, done_today)
+            return
+        budget = rule.monthly_token_budget
+        if budget and used is not None and used >= budget:
+            reason = f"{BUDGET_ERROR} ({used} of {budget} tokens)"
+            told = (rule.last_error or "").startswith(BUDGET_ERROR)
+            await self._fail(rule, reason, report, notify=not told)
+            return
         targets = usable_targets(rule)
         if not targets:
             await self._fail(rule, "the rule has no usable targets", report)
             return
         try:
+            # The model call: seconds long, so no unit is open here.
             output = await make_rule_posts(
                 self.generator,
                 rule.content_config or {},
                 rule_platforms(targets),
-                language,
-                recent,
+                context.language,
+                context.recent_texts,
             )
         except GenerationError as exc:
             await self._generation_failed(claimed, exc, now, report)
@@ -249,6 +249,37 @@ class AutoPostingWorker:
             return
         await self._save(claimed, output, targets, now, report)
 
+    async def _read_context(self, rule: AutoPostingRule, now: datetime) -> _RunContext:
+        """The owner's language, recent texts (for the duplicate guardrail) and what the
+        daily cap and the monthly budget count, read in one unit before the model call.
+        The cap and the budget are checks before spending tokens; the claim already made
+        this execution this process's own."""
+        async with self.db.read() as session:
+            owner = await UserRepository(session).get(rule.owner_id)
+            runs = RuleRunRepository(session)
+            recent = await runs.recent_texts(rule.id)
+            done_today = None
+            if rule.daily_cap:
+                today = await runs.contents_since(rule.id, day_start(now, rule.timezone))
+                done_today = len(
+                    {
+                        (c.variants or {}).get("slot") or c.id
+                        for c in today
+                        if not (c.variants or {}).get("flag")
+                    }
+                )
+            tokens_used = None
+            if rule.monthly_token_budget:
+                tokens_used = await ContentRepository(session).tokens_for_rule_since(
+                    rule.id, month_start(now, rule.timezone)
+                )
+        return _RunContext(
+            language=owner.language if owner else "en",
+            recent_texts=recent,
+            done_today=done_today,
+            tokens_used=tokens_used,
+        )
+
     async def _save(
         self,
         claimed: _Claimed,
@@ -258,12 +289,14 @@ class AutoPostingWorker:
         report: RuleRunReport,
     ) -> None:
         rule = claimed.rule
-        config = rule.content_config or {}
+        config = rule.content_config
         approval = rule.approval_required
         publish_at = now + approval_window(rule) if approval else now
         created: list[tuple[int, list[int]]] = []
         flagged = None
-        async with self.session_factory() as session, session.begin():
+        # Writes first (the contents and posts), then the rule's counters; the owner and the
+        # posts worker hear of it once this unit is committed.
+        async with self.db.write() as session:
             contents = ContentRepository(session)
             posts_repo = PostRepository(session)
             for item in output.texts:
@@ -278,7 +311,7 @@ class AutoPostingWorker:
                     item.generated.text,
                     title=item.generated.title,
                     source="rule",
-                    prompt=config.get("description") or config.get("prompt"),
+                    prompt=config.topic or None,
                     rule_id=rule.id,
                     ai_model=item.generated.model,
                     prompt_tokens=item.generated.prompt_tokens,
@@ -291,7 +324,7 @@ class AutoPostingWorker:
                 if item.duplicate_of is not None:
                     flagged = item
                     continue
-                thread = item.platform == "x" and bool(config.get("x_thread"))
+                thread = item.platform == "x" and config.x_thread
                 options = {"x_thread": True} if thread else {}
                 posts = await posts_repo.create(
                     content,
@@ -352,7 +385,7 @@ class AutoPostingWorker:
             and attempt <= self.max_retries
             and (claimed.new_next is None or retry_at < claimed.new_next)
         )
-        async with self.session_factory() as session, session.begin():
+        async with self.db.write() as session:
             await RuleRepository(session).record_failure(rule.id, error.reason)
             runs = RuleRunRepository(session)
             armed = retry and await runs.arm_retry(
@@ -381,7 +414,7 @@ class AutoPostingWorker:
     async def _fail(
         self, rule: AutoPostingRule, reason: str, report: RuleRunReport, *, notify: bool = True
     ) -> None:
-        async with self.session_factory() as session, session.begin():
+        async with self.db.write() as session:
             await RuleRepository(session).record_failure(rule.id, reason)
             await RuleRunRepository(session).clear_retry(rule.id)
         report.failed += 1
@@ -400,3 +433,10 @@ class AutoPostingWorker:
             await coro  # type: ignore[misc]
         except Exception:
             log.exception("Не удалось отправить уведомление владельцу")
+
+
+async def _lock_rule(session: AsyncSession, rule_id: int) -> AutoPostingRule | None:
+    """The rule by id (workers only), on PostgreSQL locked until the unit ends (`FOR NO KEY
+    UPDATE`: posts referring to the rule may still be inserted meanwhile). SQLite has no row
+    locks and needs none: its write unit is the only writer."""
+    return await session.get(AutoPostingRule, rule_id, with_for_update={"key_share": True})

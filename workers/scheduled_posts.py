@@ -1,4 +1,11 @@
-"""ScheduledPostsWorker: publishes due rows of `scheduled_posts` exactly once."""
+"""ScheduledPostsWorker: publishes due rows of `scheduled_posts` exactly once.
+
+Every database access is one short unit of work (`storage.uow.Database`): a read unit for
+reads, a write unit for the claim and for each group of finishes. No unit is open while the
+worker awaits the network (the publisher, media downloads, the notifier): the claim and the
+credentials are read and committed before `publish`, and the owner is told after the outcome
+is committed.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +35,13 @@ from platforms.base import (
 from platforms.credentials import SecretBox, SecretsUnavailableError
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, OwnerNotifier
-from storage.db import SessionFactory
 from storage.models import Content, PublishAttempt, ScheduledPost, Target, TargetStatus
 from storage.repositories import (
     CredentialRepository,
     PostRepository,
     TargetRepository,
 )
+from storage.uow import Database
 from workers import metrics
 from workers.policy import RetryPolicy, SlidingWindowLimiter, TokenBucket, Window
 
@@ -91,7 +98,7 @@ class ScheduledPostsWorker:
 
     def __init__(
         self,
-        session_factory: SessionFactory,
+        db: Database,
         publishers: PublisherRegistry,
         *,
         clock: Clock | None = None,
@@ -111,7 +118,7 @@ class ScheduledPostsWorker:
         lateness_alert_seconds: float | None = None,
         alert_cooldown: timedelta = timedelta(minutes=15),
     ) -> None:
-        self.session_factory = session_factory
+        self.db = db
         self.publishers = publishers
         self.clock = clock or SystemClock()
         self.notifier = notifier or NullNotifier()
@@ -139,7 +146,7 @@ class ScheduledPostsWorker:
             paced = int(2 * self.limits.telegram_global_per_second)
             self.batch_size = max(1, min(batch_size, paced))
         self._run_lock = asyncio.Lock()
-        self._commits = GroupCommit(session_factory, self.worker_id)
+        self._commits = GroupCommit(db, self.worker_id)
         self.lateness_alert_seconds = lateness_alert_seconds
         self.alert_cooldown = alert_cooldown
         self._last_lateness_alert: datetime | None = None
@@ -164,7 +171,7 @@ class ScheduledPostsWorker:
     async def next_due_at(self) -> datetime | None:
         """The next moment this worker has something to do: a post due, or a lease that runs
         out (a crashed process's posts are settled then, not at the next poll)."""
-        async with self.session_factory() as session:
+        async with self.db.read() as session:
             repo = PostRepository(session)
             due = await repo.next_due_at()
             lease_end = await repo.next_lease_expiry()
@@ -173,7 +180,9 @@ class ScheduledPostsWorker:
 
     async def _recover(self, report: RunReport) -> None:
         now = self.clock.now()
-        async with self.session_factory() as session, session.begin():
+        # Writes first, then reads the owners to tell, in one unit; the owners hear of it
+        # once the unit is committed.
+        async with self.db.write() as session:
             repo = PostRepository(session)
             expired = await repo.expire_leases(now)
             missed = await repo.mark_missed(now, self.grace)
@@ -193,14 +202,14 @@ class ScheduledPostsWorker:
 
     async def _claim(self) -> list[tuple[ScheduledPost, Content, Target]]:
         now = self.clock.now()
-        async with self.session_factory() as session:
-            async with session.begin():
-                claimed = await PostRepository(session).claim_due(
-                    now, self.worker_id, self.lease, self.batch_size
-                )
+        # The claim and the load of what was claimed share one write unit: the rows are this
+        # worker's (lease) from the claim on, and the unit is committed before any publish.
+        async with self.db.write() as session:
+            repo = PostRepository(session)
+            claimed = await repo.claim_due(now, self.worker_id, self.lease, self.batch_size)
             if not claimed:
                 return []
-            return await PostRepository(session).load_for_publishing([c.id for c in claimed])
+            return await repo.load_for_publishing([c.id for c in claimed])
 
     async def _publish_batch(
         self, rows: list[tuple[ScheduledPost, Content, Target]], report: RunReport
@@ -286,14 +295,19 @@ class ScheduledPostsWorker:
         """The first time a target is seen, its sends of the last hour come from the database,
         so that a restart does not forget them."""
         since = self.clock.now() - timedelta(hours=1)
-        for target in {t.id: t for t in targets}.values():
-            if self._windows.seeded(target.id):
-                continue
-            if not self.limits.windows(target.platform, target.hourly_cap):
-                continue
-            async with self.session_factory() as session:
-                sent = await PostRepository(session).published_since(target.id, since)
-            self._windows.seed(target.id, sent)
+        unseeded = [
+            target
+            for target in {t.id: t for t in targets}.values()
+            if not self._windows.seeded(target.id)
+            and self.limits.windows(target.platform, target.hourly_cap)
+        ]
+        if not unseeded:
+            return
+        async with self.db.read() as session:
+            repo = PostRepository(session)
+            sent = {target.id: await repo.published_since(target.id, since) for target in unseeded}
+        for target_id, times in sent.items():
+            self._windows.seed(target_id, times)
 
     async def _defer(
         self, deferred: dict[datetime, list[ScheduledPost]], report: RunReport
@@ -324,7 +338,8 @@ class ScheduledPostsWorker:
     ) -> PublishRequest:
         credentials = None
         if target.platform != "telegram":
-            async with self.session_factory() as session:
+            # Read and closed here: the request (and its media download) leaves later.
+            async with self.db.read() as session:
                 stored = await CredentialRepository(session).get_ciphertext(target.id)
             if stored is None:
                 raise PublishError(
@@ -515,8 +530,9 @@ class ScheduledPostsWorker:
             log.exception("Не удалось отправить уведомление владельцу")
 
     async def _update_queue_depth(self) -> None:
-        async with self.session_factory() as session:
-            metrics.QUEUE_DEPTH.set(await PostRepository(session).count_due(self.clock.now()))
+        async with self.db.read() as session:
+            due = await PostRepository(session).count_due(self.clock.now())
+        metrics.QUEUE_DEPTH.set(due)
 
 
 @dataclass(frozen=True)
@@ -551,10 +567,11 @@ class GroupCommit:
 
     Each caller still waits for its own write to be committed, so nothing is acknowledged
     before it is durable; under load many finishes cost one commit instead of one each, and
-    plain "published" finishes one UPDATE for the whole group."""
+    plain "published" finishes one UPDATE for the whole group. Each group is one write unit;
+    the writes it runs touch the database only (they never await the network)."""
 
-    def __init__(self, session_factory: SessionFactory, worker_id: str) -> None:
-        self.session_factory = session_factory
+    def __init__(self, db: Database, worker_id: str) -> None:
+        self.db = db
         self.worker_id = worker_id
         self._pending: list[tuple[Write, PublishedFinish | None, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -572,7 +589,7 @@ class GroupCommit:
             merged = [published for _w, published, _f in batch if published is not None]
             try:
                 results: list[Any] = []
-                async with self.session_factory() as session, session.begin():
+                async with self.db.write() as session:
                     if merged:
                         await finish_published_many(session, self.worker_id, merged)
                     for write, published, _future in batch:
@@ -590,7 +607,7 @@ class GroupCommit:
     ) -> None:
         for write, _published, future in batch:
             try:
-                async with self.session_factory() as session, session.begin():
+                async with self.db.write() as session:
                     result = await write(session)
             except Exception as exc:
                 if not future.done():

@@ -10,15 +10,15 @@ from services.rules import RuleDraft, RuleService
 from storage.db import SessionFactory
 from storage.models import AutoPostingRule, Content, ScheduledPost
 from storage.repositories import TargetRepository, UserRepository
+from storage.rule_config import ALL_DAYS, ContentConfig, DailySchedule
+from storage.uow import Database
 from tests.conftest import CHANNEL_ID, USER_ID
 
-SEED_RULE: dict[str, Any] = {
-    "name": "Тестовое правило",
-    "schedule_type": "daily",
-    "schedule_config": {"times": ["12:05"], "days_of_week": [1, 2, 3, 4, 5, 6, 7]},
-    "content_config": {"title": "Ежедневный пост", "description": "Создай пост о технологиях"},
-    "platforms": ["telegram"],
-}
+SEED_RULE = RuleDraft(
+    name="Тестовое правило",
+    schedule=DailySchedule(times=("12:05",), days_of_week=ALL_DAYS),
+    content=ContentConfig(title="Ежедневный пост", description="Создай пост о технологиях"),
+)
 
 
 async def seed_user_and_channel(
@@ -53,18 +53,18 @@ async def create_rule(
     timezone: str = "Europe/Moscow",
     **overrides: Any,
 ) -> int:
-    values: dict[str, Any] = {
-        "name": SEED_RULE["name"],
-        "schedule_type": SEED_RULE["schedule_type"],
-        "schedule_config": dict(SEED_RULE["schedule_config"]),
-        "content_config": dict(SEED_RULE["content_config"]),
-        "target_ids": target_ids,
-        "timezone": timezone,
-    }
-    values.update(overrides)
-    async with session_factory() as session:
-        rule = await RuleService(session, clock).create(owner_id, RuleDraft(**values))
-        return rule.id
+    """The seed rule (with `overrides`: RuleDraft fields) created through the service."""
+    draft = RuleDraft.model_validate(
+        {
+            **SEED_RULE.model_dump(),
+            "target_ids": target_ids,
+            "timezone": timezone,
+            **overrides,
+        }
+    )
+    db = Database(session_factory.kw["bind"])
+    rule = await RuleService(db, clock).create(owner_id, draft)
+    return rule.id
 
 
 async def load_rule(session_factory: SessionFactory, rule_id: int) -> AutoPostingRule:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 from sqlalchemy import select
 
 from bot.factory import App
+from content.generator import Brief, Generated
 from platforms.base import PublisherRegistry
 from platforms.telegram import TelegramPublisher
 from services.clock import ManualClock
+from services.rules import RuleError
 from storage.models import Content, PostStatus, ScheduledPost
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
-from tests.conftest import CHANNEL_ID, USER_ID
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from workers.auto_posting import AutoPostingWorker
@@ -29,12 +34,8 @@ def approval_clock(ai_clock: ManualClock) -> ManualClock:
 def workers(app: App, clock: ManualClock) -> tuple[AutoPostingWorker, ScheduledPostsWorker]:
     registry = PublisherRegistry()
     registry.register(TelegramPublisher(app.bot))
-    rules = AutoPostingWorker(
-        app.session_factory, generator=app.generator, clock=clock, notifier=app.notifier
-    )
-    posts = ScheduledPostsWorker(
-        app.session_factory, registry, clock=clock, limits=RateLimits(enabled=False)
-    )
+    rules = AutoPostingWorker(app.db, generator=app.generator, clock=clock, notifier=app.notifier)
+    posts = ScheduledPostsWorker(app.db, registry, clock=clock, limits=RateLimits(enabled=False))
     return rules, posts
 
 
@@ -158,3 +159,91 @@ async def test_no_answer_by_publish_time_follows_the_rule_policy(
     assert len(fake_tg.sent_to(CHANNEL_ID)) == published
     draft = fake_tg.last_message_with_button(USER_ID, "Approve")
     assert "already decided" in await chat.tap_data(draft, fake_tg.find_button(draft, "Approve"))
+
+
+async def test_regenerate_while_another_user_writes_during_the_ai_call(
+    running: App,
+    fake_tg: FakeTelegram,
+    fake_ai: FakeOpenAI,
+    approval_clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The model call runs with no transaction open: other users' writes commit meanwhile,
+    and the regenerated draft is still saved (issue 9: "database is locked")."""
+    caplog.set_level(logging.WARNING)
+    target = await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    await create_rule(
+        running.session_factory, approval_clock, [target], timezone=MSK, approval_required=True
+    )
+    fake_ai.reply_with("First take on robots.", "Second take: gardens on Mars.")
+    rules, _posts = workers(running, approval_clock)
+    approval_clock.set(at(MSK, 2026, 12, 1, 12, 5))
+    await rules.run_once()
+    anna = Chat(fake_tg, USER_ID)
+    draft = await anna.expect("First take on robots")
+
+    fake_ai.latency = 1.0  # the model takes its time
+    anna._mark()
+    fake_tg.press(USER_ID, draft, fake_tg.find_button(draft, "Regenerate"))
+    await fake_tg.wait_for(lambda: len(fake_ai.requests) == 2, what="the regeneration request")
+    # While the model writes: another user registers, opens the rules and starts a dialog
+    # (user and FSM writes), and the owner's own settings change (a write unit).
+    boris = Chat(fake_tg, OTHER_USER_ID)
+    listing = await boris.say("/rules", "автопостинга")
+    await boris.tap(listing, "Новое правило", "Шаг 1 из 5")
+    await boris.say("Правило Бориса", "Шаг 2 из 5")
+    await running.services.users.set_timezone(OTHER_USER_ID, "Europe/Berlin")
+    assert len(fake_ai.requests) == 2  # all of that happened during the model call
+
+    await anna.expect("gardens on Mars")
+    _post, content = await post_and_content(running)
+    assert content.text == "Second take: gardens on Mars."
+    assert "database is locked" not in caplog.text
+    assert "failed" not in caplog.text
+
+
+class _SlowGenerator:
+    """A model that answers when the test lets it: what happens meanwhile is up to the test."""
+
+    available = True
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def generate(self, brief: Brief) -> Generated:
+        self.called.set()
+        await self.release.wait()
+        return Generated(text="A new take.", prompt_tokens=5, completion_tokens=7)
+
+
+@pytest.mark.parametrize("meanwhile", ["edited", "skipped", "nothing"])
+async def test_regenerate_rechecks_the_draft_after_the_model_call(
+    running: App, approval_clock: ManualClock, meanwhile: str
+) -> None:
+    target = await seed_user_and_channel(running.session_factory, timezone=MSK, language="en")
+    await create_rule(
+        running.session_factory, approval_clock, [target], timezone=MSK, approval_required=True
+    )
+    rules, _posts = workers(running, approval_clock)
+    approval_clock.set(at(MSK, 2026, 12, 1, 12, 5))
+    await rules.run_once()
+    _post, content = await post_and_content(running)
+    approvals = running.services.approvals
+    model = _SlowGenerator()
+    task = asyncio.create_task(approvals.regenerate(USER_ID, content.id, model))
+    await model.called.wait()
+    if meanwhile == "edited":
+        await approvals.replace_text(USER_ID, content.id, "The owner's own words.")
+    elif meanwhile == "skipped":
+        await approvals.skip(USER_ID, content.id)
+    model.release.set()
+    if meanwhile == "nothing":
+        draft = await task
+        assert draft.content.text == "A new take." and draft.waiting
+        return
+    with pytest.raises(RuleError) as refused:
+        await task
+    assert refused.value.code == ("changed" if meanwhile == "edited" else "not_waiting")
+    _post, after = await post_and_content(running)
+    assert after.text == ("The owner's own words." if meanwhile == "edited" else content.text)

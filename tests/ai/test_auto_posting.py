@@ -15,6 +15,8 @@ from platforms.telegram import TelegramPublisher
 from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import PostStatus
+from storage.rule_config import ContentConfig
+from storage.uow import Database
 from tests.ai.conftest import RecordingNotifier
 from tests.ai.helpers import (
     all_contents,
@@ -34,12 +36,13 @@ MSK = "Europe/Moscow"
 
 
 def rules_worker(
-    session_factory: SessionFactory, clock: ManualClock, generator: Any, **kwargs: Any
+    db: Database, clock: ManualClock, generator: Any, **kwargs: Any
 ) -> AutoPostingWorker:
-    return AutoPostingWorker(session_factory, generator=generator, clock=clock, **kwargs)
+    return AutoPostingWorker(db, generator=generator, clock=clock, **kwargs)
 
 
 async def test_seed_flow_2_rule_fires_at_1205_generates_and_publishes(
+    uow: Database,
     session_factory: SessionFactory,
     fake_tg: FakeTelegram,
     fake_ai: FakeOpenAI,
@@ -58,7 +61,7 @@ async def test_seed_flow_2_rule_fires_at_1205_generates_and_publishes(
     rule = await load_rule(session_factory, rule_id)
     assert rule.next_execution_at == at(MSK, 2026, 12, 1, 12, 5)
 
-    worker = rules_worker(session_factory, clock, ai_generator, notifier=notifier)
+    worker = rules_worker(uow, clock, ai_generator, notifier=notifier)
     clock.set(at(MSK, 2026, 12, 1, 12, 4, 59))
     assert (await worker.run_once()).due == 0
     assert fake_ai.requests == []
@@ -84,7 +87,7 @@ async def test_seed_flow_2_rule_fires_at_1205_generates_and_publishes(
         registry = PublisherRegistry()
         registry.register(TelegramPublisher(bot))
         posts_worker = ScheduledPostsWorker(
-            session_factory, registry, clock=clock, limits=RateLimits(enabled=False)
+            uow, registry, clock=clock, limits=RateLimits(enabled=False)
         )
         published = await posts_worker.run_once()
     finally:
@@ -119,6 +122,7 @@ async def test_seed_flow_2_rule_fires_at_1205_generates_and_publishes(
     ],
 )
 async def test_transient_generation_failure_is_recorded_and_retried_next_run(
+    uow: Database,
     session_factory: SessionFactory,
     fake_ai: FakeOpenAI,
     ai_generator: OpenAIGenerator,
@@ -131,7 +135,7 @@ async def test_transient_generation_failure_is_recorded_and_retried_next_run(
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     worker = rules_worker(
-        session_factory,
+        uow,
         clock,
         ai_generator,
         notifier=notifier,
@@ -165,6 +169,7 @@ async def test_transient_generation_failure_is_recorded_and_retried_next_run(
 
 
 async def test_retries_are_bounded_and_never_double_the_next_slot(
+    uow: Database,
     session_factory: SessionFactory,
     fake_ai: FakeOpenAI,
     ai_generator: OpenAIGenerator,
@@ -174,7 +179,7 @@ async def test_retries_are_bounded_and_never_double_the_next_slot(
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     worker = rules_worker(
-        session_factory,
+        uow,
         clock,
         ai_generator,
         notifier=notifier,
@@ -204,6 +209,7 @@ async def test_retries_are_bounded_and_never_double_the_next_slot(
 
 @pytest.mark.parametrize("status", [401, 400])
 async def test_permanent_generation_failure_keeps_schedule_without_retry(
+    uow: Database,
     session_factory: SessionFactory,
     fake_ai: FakeOpenAI,
     ai_generator: OpenAIGenerator,
@@ -213,7 +219,7 @@ async def test_permanent_generation_failure_keeps_schedule_without_retry(
     clock = ManualClock(at(MSK, 2026, 12, 1, 12, 0))
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
-    worker = rules_worker(session_factory, clock, ai_generator, notifier=notifier)
+    worker = rules_worker(uow, clock, ai_generator, notifier=notifier)
     fake_ai.fail_next("status", status=status)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
     report = await worker.run_once()
@@ -226,7 +232,10 @@ async def test_permanent_generation_failure_keeps_schedule_without_retry(
 
 
 async def test_two_workers_run_a_due_rule_once(
-    session_factory: SessionFactory, fake_ai: FakeOpenAI, ai_generator: OpenAIGenerator
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_ai: FakeOpenAI,
+    ai_generator: OpenAIGenerator,
 ) -> None:
     import asyncio
 
@@ -234,8 +243,8 @@ async def test_two_workers_run_a_due_rule_once(
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target_id], timezone=MSK)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
-    first = rules_worker(session_factory, clock, ai_generator)
-    second = rules_worker(session_factory, clock, ai_generator)
+    first = rules_worker(uow, clock, ai_generator)
+    second = rules_worker(uow, clock, ai_generator)
     reports = await asyncio.gather(first.run_once(), second.run_once())
     assert sum(r.executed for r in reports) == 1
     assert len(await all_posts(session_factory)) == 1
@@ -243,7 +252,7 @@ async def test_two_workers_run_a_due_rule_once(
 
 
 async def test_no_ai_configured_fails_with_a_clear_reason_and_fixed_text_still_works(
-    session_factory: SessionFactory, notifier: RecordingNotifier
+    uow: Database, session_factory: SessionFactory, notifier: RecordingNotifier
 ) -> None:
     clock = ManualClock(at(MSK, 2026, 12, 1, 12, 0))
     target_id = await seed_user_and_channel(session_factory, timezone=MSK)
@@ -254,9 +263,9 @@ async def test_no_ai_configured_fails_with_a_clear_reason_and_fixed_text_still_w
         [target_id],
         timezone=MSK,
         name="Plain",
-        content_config={"text": "<b>Good morning</b>"},
+        content=ContentConfig(text="<b>Good morning</b>"),
     )
-    worker = AutoPostingWorker(session_factory, clock=clock, notifier=notifier)
+    worker = AutoPostingWorker(uow, clock=clock, notifier=notifier)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
     report = await worker.run_once()
     assert (report.succeeded, report.failed, report.retries_armed) == (1, 1, 0)
@@ -268,7 +277,7 @@ async def test_no_ai_configured_fails_with_a_clear_reason_and_fixed_text_still_w
 
 
 async def test_worker_survives_a_rule_with_a_broken_schedule(
-    session_factory: SessionFactory, ai_generator: OpenAIGenerator
+    uow: Database, session_factory: SessionFactory, ai_generator: OpenAIGenerator
 ) -> None:
     from sqlalchemy import update
 
@@ -285,7 +294,7 @@ async def test_worker_survives_a_rule_with_a_broken_schedule(
             .values(schedule_config={"times": ["25:99"]})
         )
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
-    report = await rules_worker(session_factory, clock, ai_generator).run_once()
+    report = await rules_worker(uow, clock, ai_generator).run_once()
     assert report.succeeded == 1
     assert (await load_rule(session_factory, good)).success_count == 1
     assert "schedule error" in ((await load_rule(session_factory, broken)).last_error or "")
@@ -297,7 +306,10 @@ def test_clock_helper_is_aware() -> None:
 
 
 async def test_one_text_per_platform_each_fitted_to_its_platform(
-    session_factory: SessionFactory, fake_ai: FakeOpenAI, ai_generator: OpenAIGenerator
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_ai: FakeOpenAI,
+    ai_generator: OpenAIGenerator,
 ) -> None:
     from storage.repositories import TargetRepository
 
@@ -311,12 +323,12 @@ async def test_one_text_per_platform_each_fitted_to_its_platform(
         clock,
         [telegram, x_id],
         timezone=MSK,
-        content_config={"description": "Технологии", "x_thread": True},
+        content=ContentConfig(description="Технологии", x_thread=True),
     )
     long_answer = "<b>Заголовок</b> " + "Квантовые компьютеры становятся ближе. " * 20
     fake_ai.reply_with(long_answer, long_answer)
     clock.set(at(MSK, 2026, 12, 1, 12, 5))
-    report = await rules_worker(session_factory, clock, ai_generator).run_once()
+    report = await rules_worker(uow, clock, ai_generator).run_once()
     assert report.succeeded == 1
     tg_content, x_content = await all_contents(session_factory)
     assert tg_content.text.startswith("<b>Заголовок</b>")

@@ -13,6 +13,14 @@ from content.ai import OpenAIGenerator
 from content.generator import UnavailableGenerator
 from services.clock import ManualClock
 from storage.db import SessionFactory
+from storage.rule_config import (
+    ALL_DAYS,
+    ContentConfig,
+    DailySchedule,
+    IntervalSchedule,
+    QuietHours,
+)
+from storage.uow import Database
 from tests.ai.conftest import RecordingNotifier
 from tests.ai.helpers import (
     all_contents,
@@ -67,6 +75,7 @@ async def simulate(
     ],
 )
 async def test_daily_0230_in_berlin_fires_exactly_once_per_day_across_dst(
+    uow: Database,
     session_factory: SessionFactory,
     start: datetime,
     end: datetime,
@@ -80,10 +89,10 @@ async def test_daily_0230_in_berlin_fires_exactly_once_per_day_across_dst(
         clock,
         [target],
         timezone=BERLIN,
-        schedule_config={"times": ["02:30"], "days_of_week": [1, 2, 3, 4, 5, 6, 7]},
-        content_config={"text": "Guten Morgen"},
+        schedule=DailySchedule(times=("02:30",), days_of_week=ALL_DAYS),
+        content=ContentConfig(text="Guten Morgen"),
     )
-    worker = AutoPostingWorker(session_factory, generator=UnavailableGenerator(), clock=clock)
+    worker = AutoPostingWorker(uow, generator=UnavailableGenerator(), clock=clock)
     await simulate(worker, session_factory, clock, rule_id, end)
 
     zone = ZoneInfo(BERLIN)
@@ -99,7 +108,9 @@ async def test_daily_0230_in_berlin_fires_exactly_once_per_day_across_dst(
     assert (rule.executions_count, rule.success_count, rule.failure_count) == (6, 6, 0)
 
 
-async def test_quiet_hours_postpone_a_run_to_their_end(session_factory: SessionFactory) -> None:
+async def test_quiet_hours_postpone_a_run_to_their_end(
+    uow: Database, session_factory: SessionFactory
+) -> None:
     clock = ManualClock(at(MSK, 2026, 12, 1, 20, 0))
     target = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(
@@ -107,11 +118,11 @@ async def test_quiet_hours_postpone_a_run_to_their_end(session_factory: SessionF
         clock,
         [target],
         timezone=MSK,
-        schedule_config={"times": ["23:00"]},
-        content_config={"text": "Night owl"},
-        quiet_hours={"start": "22:00", "end": "08:00"},
+        schedule=DailySchedule(times=("23:00",)),
+        content=ContentConfig(text="Night owl"),
+        quiet_hours=QuietHours(start="22:00", end="08:00"),
     )
-    worker = AutoPostingWorker(session_factory, clock=clock)
+    worker = AutoPostingWorker(uow, clock=clock)
     clock.set(at(MSK, 2026, 12, 1, 23, 0))
     report = await worker.run_once()
     assert (report.postponed, report.executed) == (1, 0)
@@ -133,6 +144,7 @@ SAME = "<b>Rust 2.0</b> ships a new borrow checker with much better error messag
 
 
 async def test_near_duplicate_is_regenerated_once_then_flagged_and_not_published(
+    uow: Database,
     session_factory: SessionFactory,
     fake_ai: FakeOpenAI,
     ai_generator: OpenAIGenerator,
@@ -141,9 +153,7 @@ async def test_near_duplicate_is_regenerated_once_then_flagged_and_not_published
     clock = ManualClock(at(MSK, 2026, 12, 1, 12, 0))
     target = await seed_user_and_channel(session_factory, timezone=MSK)
     rule_id = await create_rule(session_factory, clock, [target], timezone=MSK)
-    worker = AutoPostingWorker(
-        session_factory, generator=ai_generator, clock=clock, notifier=notifier
-    )
+    worker = AutoPostingWorker(uow, generator=ai_generator, clock=clock, notifier=notifier)
     fake_ai.reply_with(
         SAME,
         SAME.replace("everyone", "everybody"),
@@ -177,7 +187,7 @@ async def test_near_duplicate_is_regenerated_once_then_flagged_and_not_published
 
 
 async def test_daily_cap_limits_posts_per_local_day(
-    session_factory: SessionFactory, ai_generator: OpenAIGenerator
+    uow: Database, session_factory: SessionFactory, ai_generator: OpenAIGenerator
 ) -> None:
     clock = ManualClock(at(MSK, 2026, 12, 1, 0, 0))
     target = await seed_user_and_channel(session_factory, timezone=MSK)
@@ -186,11 +196,10 @@ async def test_daily_cap_limits_posts_per_local_day(
         clock,
         [target],
         timezone=MSK,
-        schedule_type="interval",
-        schedule_config={"hours": 3},
+        schedule=IntervalSchedule(hours=3),
         daily_cap=2,
     )
-    worker = AutoPostingWorker(session_factory, generator=ai_generator, clock=clock)
+    worker = AutoPostingWorker(uow, generator=ai_generator, clock=clock)
     await simulate(worker, session_factory, clock, rule_id, at(MSK, 2026, 12, 2, 22, 0))
     zone = ZoneInfo(MSK)
     per_day = Counter(
@@ -209,6 +218,7 @@ async def test_daily_cap_limits_posts_per_local_day(
 
 
 async def test_monthly_token_budget_stops_generation_and_tells_the_owner_once(
+    uow: Database,
     session_factory: SessionFactory,
     fake_ai: FakeOpenAI,
     ai_generator: OpenAIGenerator,
@@ -219,9 +229,7 @@ async def test_monthly_token_budget_stops_generation_and_tells_the_owner_once(
     rule_id = await create_rule(
         session_factory, clock, [target], timezone=MSK, monthly_token_budget=150
     )
-    worker = AutoPostingWorker(
-        session_factory, generator=ai_generator, clock=clock, notifier=notifier
-    )
+    worker = AutoPostingWorker(uow, generator=ai_generator, clock=clock, notifier=notifier)
     outcomes = []
     for day in (28, 29, 30):
         clock.set(at(MSK, 2026, 11, day, 12, 5))

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.factory import App, create_app
-from handlers.rules_ui import ApprovalCb, RulesCb
+from handlers.rules.callbacks import ApprovalCb, RulesCb
 from services.clock import ManualClock
 from storage.db import upgrade_database
 from storage.models import AutoPostingRule, PostStatus, ScheduledPost
+from storage.rule_config import ALL_DAYS, ContentConfig, DailySchedule, QuietHours
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
 from tests.conftest import OTHER_USER_ID, USER_ID, make_settings, polling
@@ -73,9 +74,9 @@ async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
     assert rule.name == "Тестовое правило"
     assert (rule.schedule_type, rule.schedule_config) == (
         "daily",
-        {"times": ["12:05"], "days_of_week": [1, 2, 3, 4, 5, 6, 7]},
+        DailySchedule(times=("12:05",), days_of_week=ALL_DAYS),
     )
-    assert rule.content_config == {"description": "Создай пост о технологиях"}
+    assert rule.content_config == ContentConfig(description="Создай пост о технологиях")
     assert rule.timezone == MSK and not rule.approval_required
     assert rule.next_execution_at == at(MSK, 2026, 12, 1, 12, 5)
     assert chat.taps == 10  # nine taps, plus one for the optional dry run
@@ -168,10 +169,10 @@ async def test_rule_list_pause_resume_run_now_edit_and_delete(
         True,
         "publish",
     )
-    assert rule.content_config["description"] == "Создай пост о технологиях"
+    assert rule.content_config.description == "Создай пост о технологиях"
     assert (rule.daily_cap, rule.quiet_hours, rule.monthly_token_budget) == (
         2,
-        {"start": "22:00", "end": "08:00"},
+        QuietHours(start="22:00", end="08:00"),
         30000,
     )
 
@@ -189,9 +190,7 @@ async def test_forged_rule_and_draft_buttons_of_another_user_are_refused(
         running.session_factory, chat_clock, [target], timezone=MSK, approval_required=True
     )
     chat_clock.set(at(MSK, 2026, 12, 1, 12, 5))
-    worker = AutoPostingWorker(
-        running.session_factory, generator=running.generator, clock=chat_clock
-    )
+    worker = AutoPostingWorker(running.db, generator=running.generator, clock=chat_clock)
     await worker.run_once()
     before = await load_rule(running.session_factory, rule_id)
 
@@ -203,6 +202,16 @@ async def test_forged_rule_and_draft_buttons_of_another_user_are_refused(
     for action in ("approve", "edit", "regen", "skip"):
         alert = await boris.tap_data(own, ApprovalCb(action=action, content_id=1).pack())
         assert "Этот черновик не ваш" in alert, action
+
+    # Ids out of the bounded range do not even unpack: a stale button, not an apology.
+    for forged in (
+        "rl:view:99999999999999999999",
+        "rl:pause:-1",
+        "ap:approve:2147483648",
+        "rwt:99999999999999999999",
+    ):
+        alert = await boris.tap_data(own, forged)
+        assert "Эта кнопка больше не работает" in alert, forged
 
     after = await load_rule(running.session_factory, rule_id)
     assert (after.is_active, after.next_execution_at, after.name) == (
@@ -266,6 +275,6 @@ async def test_create_the_seed_rule_by_chat_in_russian(
     view = await chat.expect("Следующий запуск: Вт 2026-12-01 12:05")
     assert "Запусков: 0 · успешно: 0 · ошибок: 0" in view["text"]
     (rule,) = await rules_of(running)
-    assert rule.content_config == {"description": "Создай пост о технологиях"}
+    assert rule.content_config == ContentConfig(description="Создай пост о технологиях")
     assert fake_ai.requests == []
     assert chat.taps == 9  # plus four typed answers: name, time, topic (and /rules)

@@ -34,6 +34,9 @@ class FakeOpenAI:
     default_reply: Reply | None = None
     prompt_tokens: int = 40
     completion_tokens: int = 60
+    # Seconds every answer takes, like a real model: long enough for other writes to commit
+    # while the bot waits for it.
+    latency: float = 0.0
     _faults: list[Misbehaviour] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -92,6 +95,8 @@ class FakeOpenAI:
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append({**body, "_auth": request.headers.get("Authorization")})
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self._faults:
             fault = self._faults.pop(0)
             if fault.kind == "timeout":

@@ -2,7 +2,17 @@
 
 It keeps a small world (users, channels, their administrators), answers the methods the bot
 uses, records every call, and lets a test type messages and press buttons as a user would.
-Requests arrive form-encoded or multipart, as aiogram sends them."""
+Requests arrive form-encoded or multipart, as aiogram sends them.
+
+Beside each stored message it records what a reader gets (`reader_text`, `reader_entities`):
+the HTML parsed as Telegram parses it (tests/fakes/telegram_html.py). A message keeps its
+"text"/"caption" as the bot sent them, so tests can match the markup.
+
+`strict=True` (or FAKE_TG_STRICT=1) refuses what Telegram refuses, with its wording: HTML it
+cannot parse, texts and captions past 4096/1024 characters once parsed, empty texts, albums of
+0 or more than 10, callback_data outside 1-64 bytes, edits that change nothing, edits of
+messages that do not exist, unknown methods (404). It then answers with the message as Telegram
+returns it (the parsed text and its entities)."""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +28,54 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from tests.fakes.telegram_html import FormattedText, TelegramTextError, reader_view
+
 BOT_ID = 7000000001
 BOT_USERNAME = "curator_test_bot"
+TEXT_LIMIT = 4096  # Unicode characters of the parsed text
+CAPTION_LIMIT = 1024
+ALBUM_LIMIT = 10
+CALLBACK_DATA_LIMIT = 64  # bytes
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+# Real Bot API methods the bot may call that need no world of their own here: they answer True.
+TRIVIAL_METHODS = frozenset(
+    {
+        "setMyCommands",
+        "deleteMyCommands",
+        "setMyDescription",
+        "setMyShortDescription",
+        "setMyName",
+        "setChatMenuButton",
+        "setWebhook",
+        "deleteMessage",
+        "deleteMessages",
+        "pinChatMessage",
+        "unpinChatMessage",
+        "unpinAllChatMessages",
+        "sendChatAction",
+        "close",
+        "logOut",
+    }
+)
+
+
+def strict_from_environment() -> bool:
+    return os.environ.get("FAKE_TG_STRICT", "").strip().lower() in ("1", "true", "yes")
+
+
+def reader_text(message: dict[str, Any]) -> str:
+    """The text (or caption) a reader sees of a stored message: markup parsed, as in Telegram."""
+    reader = message.get("_reader") or {}
+    return str(reader.get("text", message.get("text") or message.get("caption") or ""))
+
+
+def reader_entities(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The formatting (Bot API MessageEntity objects, UTF-16 offsets) of `reader_text`."""
+    reader = message.get("_reader") or {}
+    return list(reader.get("entities", []))
 
 
 @dataclass
@@ -52,8 +109,10 @@ class Channel:
 
 
 class FakeTelegram:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, strict: bool | None = None) -> None:
         self.token = token
+        # Refuse what Telegram refuses (see the module's docstring). Off by default for now.
+        self.strict = strict_from_environment() if strict is None else strict
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.channels: dict[int, Channel] = {}
@@ -221,6 +280,10 @@ class FakeTelegram:
     def last_bot_message(self, chat_id: int) -> dict[str, Any]:
         return self.sent_to(chat_id)[-1]
 
+    def reader_texts(self, chat_id: int) -> list[str]:
+        """What a reader of `chat_id` sees of each message sent there (edits included)."""
+        return [reader_text(message) for message in self.sent_to(chat_id)]
+
     def find_button(self, message: dict[str, Any], text_part: str) -> str:
         markup = message.get("reply_markup") or {}
         for row in markup.get("inline_keyboard", []):
@@ -254,7 +317,8 @@ class FakeTelegram:
     async def wait_for_text(self, chat_id: int, text_part: str, timeout: float = 10.0) -> dict:
         def find() -> dict[str, Any] | None:
             for message in reversed(self.sent_to(chat_id)):
-                if text_part in (message.get("text") or message.get("caption") or ""):
+                sent = message.get("text") or message.get("caption") or ""
+                if text_part in sent or text_part in reader_text(message):
                     return message
             return None
 
@@ -320,6 +384,11 @@ class FakeTelegram:
             self._changed.set()
             return web.json_response(body, status=fault.status)
         handler = getattr(self, f"m_{name}", None)
+        if handler is None and self.strict and name not in TRIVIAL_METHODS:
+            self._changed.set()
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
         if handler is None:
             result: Any = True
         else:
@@ -529,20 +598,141 @@ class FakeTelegram:
         message["_parse_mode"] = params.get("parse_mode")
         return message
 
+    # ---------- what a reader gets ----------
+
+    def _read(
+        self, params: dict[str, Any], text_key: str, entities_key: str, *, caption: bool
+    ) -> tuple[FormattedText, str | None]:
+        """The text and entities a reader gets, and Telegram's refusal when lenient."""
+        raw = params.get(text_key)
+        if raw is None:
+            return FormattedText(""), None
+        entities = params.get(entities_key)
+        parse_mode = params.get("parse_mode") or None
+        try:
+            view = reader_view(
+                str(raw),
+                str(parse_mode) if parse_mode else None,
+                entities if isinstance(entities, list) else None,
+                allow_empty=caption,
+            )
+        except TelegramTextError as exc:
+            if self.strict:
+                raise ApiError(400, exc.description) from None
+            return FormattedText(str(raw)), exc.description
+        limit = CAPTION_LIMIT if caption else TEXT_LIMIT
+        if len(view.text) > limit:  # code points, as Telegram counts
+            too_long = "message caption is too long" if caption else "message is too long"
+            if self.strict:
+                raise ApiError(400, f"Bad Request: {too_long}")
+            return view, f"Bad Request: {too_long}"
+        return view, None
+
+    def _entities_json(self, view: FormattedText) -> list[dict[str, Any]]:
+        entities = view.entities_json()
+        for entity in entities:
+            if entity["type"] == "text_mention":
+                user_id = entity["user"]["id"]
+                entity["user"] = self.users.get(
+                    user_id, {"id": user_id, "is_bot": False, "first_name": "User"}
+                )
+        return entities
+
+    def _record_reader(
+        self, message: dict[str, Any], view: FormattedText, refusal: str | None
+    ) -> None:
+        message["_reader"] = {"text": view.text, "entities": self._entities_json(view)}
+        if refusal:
+            message["_reader"]["refused"] = refusal
+
+    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The message as the bot gets it back: strict answers as Telegram does, with the
+        parsed text and its entities; lenient answers with what was sent, as before."""
+        if not self.strict:
+            return message
+        answer = {k: v for k, v in message.items() if k != "_reader"}
+        key = "text" if "text" in message else "caption" if "caption" in message else None
+        if key is not None:
+            shown = reader_text(message)
+            entities = reader_entities(message)
+            entities_key = "entities" if key == "text" else "caption_entities"
+            answer.pop(key, None)
+            if shown:
+                answer[key] = shown
+            if entities:
+                answer[entities_key] = entities
+        return answer
+
+    def _check_keyboard(self, markup: Any) -> None:
+        if not self.strict or not isinstance(markup, dict):
+            return
+        for row in markup.get("inline_keyboard") or []:
+            for button in row:
+                data = button.get("callback_data") if isinstance(button, dict) else None
+                if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+    def _current(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        for message in reversed(self.messages.get(chat_id, [])):
+            if message["message_id"] == message_id:
+                return message
+        return None
+
+    @staticmethod
+    def _keyboard(markup: Any) -> Any:
+        # No keyboard and an empty one are the same to a reader.
+        if not markup or markup == {"inline_keyboard": []}:
+            return None
+        return markup
+
+    def _message_to_edit(self, params: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        chat_id = int(params.get("chat_id", 0))
+        current = self._current(chat_id, int(params.get("message_id", 0)))
+        if current is None and self.strict:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return chat_id, current
+
+    def _check_modified(
+        self,
+        current: dict[str, Any] | None,
+        view: FormattedText | None,
+        markup: Any,
+    ) -> None:
+        if not self.strict or current is None:
+            return
+        same_text = view is None or (
+            view.text == reader_text(current)
+            and self._entities_json(view) == reader_entities(current)
+        )
+        if same_text and self._keyboard(markup) == self._keyboard(current.get("reply_markup")):
+            raise ApiError(400, NOT_MODIFIED)
+
+    # ---------- sending ----------
+
     async def m_sendMessage(self, params: dict, files: dict) -> Any:
         chat_id = self._resolve_chat(params["chat_id"])
-        self._check_can_send(chat_id)
         text = str(params.get("text", ""))
-        if not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096 * 2:
-            raise ApiError(400, "Bad Request: message is too long")
+        if self.strict:
+            if not text:
+                raise ApiError(400, "Bad Request: message text is empty")
+            view, refusal = self._read(params, "text", "entities", caption=False)
+            self._check_keyboard(params.get("reply_markup"))
+        self._check_can_send(chat_id)
+        if not self.strict:
+            if not text.strip():
+                raise ApiError(400, "Bad Request: message text is empty")
+            if len(text) > 4096 * 2:
+                raise ApiError(400, "Bad Request: message is too long")
+            view, refusal = self._read(params, "text", "entities", caption=False)
         message = self._message(chat_id, params)
         message["text"] = text
-        return self._store(chat_id, message)
+        self._record_reader(message, view, refusal)
+        return self._answer(self._store(chat_id, message))
 
     async def m_sendPhoto(self, params: dict, files: dict) -> Any:
         chat_id = self._resolve_chat(params["chat_id"])
+        view, refusal = self._read(params, "caption", "caption_entities", caption=True)
+        self._check_keyboard(params.get("reply_markup"))
         self._check_can_send(chat_id)
         message = self._message(chat_id, params)
         photo = params.get("photo") or "uploaded"
@@ -551,37 +741,82 @@ class FakeTelegram:
         ]
         if params.get("caption"):
             message["caption"] = params["caption"]
-        return self._store(chat_id, message)
+        self._record_reader(message, view, refusal)
+        return self._answer(self._store(chat_id, message))
 
     async def m_sendMediaGroup(self, params: dict, files: dict) -> Any:
         chat_id = self._resolve_chat(params["chat_id"])
+        items = params.get("media") or []
+        if self.strict:
+            if not items:
+                raise ApiError(400, "Bad Request: there are no messages to send")
+            if len(items) > ALBUM_LIMIT:
+                raise ApiError(400, "Bad Request: too many messages to send as an album")
+        # Every caption is read before anything is sent: one bad caption sends nothing.
+        views = [self._read(item, "caption", "caption_entities", caption=True) for item in items]
         self._check_can_send(chat_id)
+        group_id = "g1"
+        if self.strict:
+            # Telegram sends a lone item as an ordinary message, outside any album.
+            group_id = "" if len(items) == 1 else str(next(self._update_ids) * 7919)
         result = []
-        for item in params.get("media", []):
+        for item, (view, refusal) in zip(items, views, strict=True):
             message = self._message(chat_id, {})
             message["photo"] = [
                 {"file_id": str(item.get("media")), "file_unique_id": "p", "width": 1, "height": 1}
             ]
             if item.get("caption"):
                 message["caption"] = item["caption"]
-            message["media_group_id"] = "g1"
-            result.append(self._store(chat_id, message))
+            if group_id:
+                message["media_group_id"] = group_id
+            message["_parse_mode"] = item.get("parse_mode")
+            self._record_reader(message, view, refusal)
+            result.append(self._answer(self._store(chat_id, message)))
         return result
 
+    # ---------- editing ----------
+
     async def m_editMessageText(self, params: dict, files: dict) -> Any:
-        chat_id = int(params.get("chat_id", 0))
+        chat_id, current = self._message_to_edit(params)
+        if self.strict and current is not None and "text" not in current:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        if self.strict and not params.get("text"):
+            raise ApiError(400, "Bad Request: message text is empty")
+        view, refusal = self._read(params, "text", "entities", caption=False)
+        self._check_keyboard(params.get("reply_markup"))
+        self._check_modified(current, view, params.get("reply_markup"))
         message = self._message(chat_id, params)
         message["message_id"] = int(params.get("message_id", 0))
         message["text"] = params.get("text", "")
-        return self._store(chat_id, message)
+        message["edit_date"] = int(time.time())
+        self._record_reader(message, view, refusal)
+        return self._answer(self._store(chat_id, message))
+
+    async def m_editMessageCaption(self, params: dict, files: dict) -> Any:
+        chat_id, current = self._message_to_edit(params)
+        if self.strict and current is not None and "photo" not in current:
+            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+        view, refusal = self._read(params, "caption", "caption_entities", caption=True)
+        self._check_keyboard(params.get("reply_markup"))
+        self._check_modified(current, view, params.get("reply_markup"))
+        message = self._message(chat_id, params)
+        message["message_id"] = int(params.get("message_id", 0))
+        if current is not None and "photo" in current:
+            message["photo"] = current["photo"]
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        message["edit_date"] = int(time.time())
+        self._record_reader(message, view, refusal)
+        return self._answer(self._store(chat_id, message))
 
     async def m_editMessageReplyMarkup(self, params: dict, files: dict) -> Any:
-        chat_id = int(params.get("chat_id", 0))
-        for message in reversed(self.messages.get(chat_id, [])):
-            if message["message_id"] == int(params.get("message_id", 0)):
-                message["reply_markup"] = params.get("reply_markup")
-                return message
-        return True
+        _, current = self._message_to_edit(params)
+        self._check_keyboard(params.get("reply_markup"))
+        self._check_modified(current, None, params.get("reply_markup"))
+        if current is None:
+            return True
+        current["reply_markup"] = params.get("reply_markup")
+        return self._answer(current)
 
     async def m_answerCallbackQuery(self, params: dict, files: dict) -> Any:
         return True

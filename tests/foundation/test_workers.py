@@ -17,6 +17,7 @@ from platforms.telegram import TelegramPublisher
 from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import AutoPostingRule, PostStatus, PublishAttempt, ScheduledPost, Target
+from storage.uow import Database
 from tests.conftest import CHANNEL_ID, USER_ID, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.foundation.helpers import get_post, make_channel, make_posts, make_rule, make_user
@@ -52,12 +53,12 @@ async def channel(session_factory: SessionFactory, fake_tg: FakeTelegram) -> Tar
 
 
 def posts_worker(
-    session_factory: SessionFactory, bot: Bot, clock: ManualClock, notifier: object = None
+    db: Database, bot: Bot, clock: ManualClock, notifier: object = None
 ) -> ScheduledPostsWorker:
     registry = PublisherRegistry()
     registry.register(TelegramPublisher(bot))
     return ScheduledPostsWorker(
-        session_factory,
+        db,
         registry,
         clock=clock,
         notifier=notifier,  # type: ignore[arg-type]
@@ -66,6 +67,7 @@ def posts_worker(
 
 
 async def test_due_post_is_published_and_its_message_id_saved(
+    uow: Database,
     session_factory: SessionFactory,
     bot: Bot,
     channel: Target,
@@ -77,7 +79,7 @@ async def test_due_post_is_published_and_its_message_id_saved(
     (post,) = await make_posts(
         session_factory, USER_ID, channel, clock.now() + timedelta(minutes=1)
     )
-    worker = posts_worker(session_factory, bot, clock)
+    worker = posts_worker(uow, bot, clock)
 
     assert (await worker.run_once()).claimed == 0  # not due yet
     assert fake_tg.sent_to(CHANNEL_ID) == []
@@ -98,6 +100,7 @@ async def test_due_post_is_published_and_its_message_id_saved(
 
 
 async def test_bot_kicked_from_channel_fails_post_with_reason_and_worker_goes_on(
+    uow: Database,
     session_factory: SessionFactory,
     bot: Bot,
     channel: Target,
@@ -107,7 +110,7 @@ async def test_bot_kicked_from_channel_fails_post_with_reason_and_worker_goes_on
     fake_tg.channels[CHANNEL_ID].members[7000000001] = {"status": "kicked"}
     (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
     notifier = RecordingNotifier()
-    worker = posts_worker(session_factory, bot, clock, notifier)
+    worker = posts_worker(uow, bot, clock, notifier)
 
     report = await worker.run_once()
 
@@ -132,6 +135,7 @@ async def test_bot_kicked_from_channel_fails_post_with_reason_and_worker_goes_on
 
 
 async def test_403_from_send_fails_post_at_once(
+    uow: Database,
     session_factory: SessionFactory,
     bot: Bot,
     channel: Target,
@@ -144,7 +148,7 @@ async def test_403_from_send_fails_post_at_once(
         "sendMessage", Fault(status=403, description="Forbidden: bot was kicked from the channel")
     )
     (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
-    worker = posts_worker(session_factory, bot, clock)
+    worker = posts_worker(uow, bot, clock)
     assert (await worker.run_once()).failed == 1
     saved = await get_post(session_factory, post.id)
     assert saved.status == PostStatus.FAILED
@@ -183,6 +187,7 @@ async def test_a_failing_run_does_not_stop_the_next(
 
 
 async def test_seed_rule_creates_post_moves_next_run_and_counts(
+    uow: Database,
     session_factory: SessionFactory,
     bot: Bot,
     channel: Target,
@@ -194,7 +199,7 @@ async def test_seed_rule_creates_post_moves_next_run_and_counts(
     fire = datetime(2026, 12, 1, 12, 5, tzinfo=moscow).astimezone(UTC)
     clock = ManualClock(fire - timedelta(minutes=3))
     rule = await make_rule(session_factory, USER_ID, [channel], fire)
-    worker = AutoPostingWorker(session_factory, clock=clock)
+    worker = AutoPostingWorker(uow, clock=clock)
 
     assert (await worker.run_once()).due == 0
     clock.set(fire)
@@ -220,7 +225,7 @@ async def test_seed_rule_creates_post_moves_next_run_and_counts(
         assert line in caplog.text
 
     # The post it planned is published by the other worker.
-    assert (await posts_worker(session_factory, bot, clock).run_once()).published == 1
+    assert (await posts_worker(uow, bot, clock).run_once()).published == 1
     (message,) = fake_tg.sent_to(CHANNEL_ID)
     assert message["text"] == "<b>Ежедневный пост</b>\n\nПост о технологиях"
     # A second run at the same moment does nothing more.
@@ -228,7 +233,7 @@ async def test_seed_rule_creates_post_moves_next_run_and_counts(
 
 
 async def test_rule_without_ai_brief_records_failure_and_keeps_schedule(
-    session_factory: SessionFactory, channel: Target
+    uow: Database, session_factory: SessionFactory, channel: Target
 ) -> None:
     fire = datetime(2026, 12, 1, 9, 5, tzinfo=UTC)
     clock = ManualClock(fire)
@@ -240,7 +245,7 @@ async def test_rule_without_ai_brief_records_failure_and_keeps_schedule(
         content_config={"description": "Создай пост о технологиях"},
     )
     notifier = RecordingNotifier()
-    report = await AutoPostingWorker(session_factory, clock=clock, notifier=notifier).run_once()
+    report = await AutoPostingWorker(uow, clock=clock, notifier=notifier).run_once()
     assert report.failed == 1
     async with session_factory() as session:
         saved = await session.get(AutoPostingRule, rule.id)
@@ -270,6 +275,7 @@ async def test_rescheduling_a_draft_awaiting_approval_keeps_it_waiting(
 
 
 async def test_posts_of_a_broken_target_wait_for_it_to_be_linked_again(
+    uow: Database,
     session_factory: SessionFactory,
     bot: Bot,
     channel: Target,
@@ -281,7 +287,7 @@ async def test_posts_of_a_broken_target_wait_for_it_to_be_linked_again(
     (post,) = await make_posts(session_factory, USER_ID, channel, clock.now())
     async with session_factory() as session, session.begin():
         assert await TargetRepository(session).mark_broken(channel.id, "bot removed")
-    worker = posts_worker(session_factory, bot, clock)
+    worker = posts_worker(uow, bot, clock)
 
     assert (await worker.run_once()).claimed == 0
     async with session_factory() as session:

@@ -53,7 +53,7 @@ async def social_harness(
         "x_api_base": x_server.base_url,
     }
     async with running_bot(make_settings(**values), fake_tg, clock, generator=generator) as value:
-        linkers: AccountLinkers = value.app.dispatcher["account_linkers"]
+        linkers: AccountLinkers = value.app.services.linkers
         linkers.instagram_client_factory = instagram.client_factory
         linkers.instagram_delay_range = (0.0, 0.0)
         yield value

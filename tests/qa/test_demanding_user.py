@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.factory import create_workers
 from content.fitting import visible_text
-from handlers.states import NewPost
+from handlers.compose.states import NewPost
 from services.clock import ManualClock
 from storage.models import PostStatus, ScheduledPost
 from storage.repositories import ContentRepository, PostRepository, TargetRepository

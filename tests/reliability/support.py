@@ -23,8 +23,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, insert, select
 
+from bot.notifier import TelegramNotifier
 from handlers.i18n import create_i18n
-from handlers.notifications import TelegramNotifier
 from platforms.base import PublisherRegistry
 from platforms.telegram import TelegramPublisher
 from services.clock import Clock
@@ -37,6 +37,7 @@ from storage.models import (
     Target,
     User,
 )
+from storage.uow import Database
 from tests.conftest import TEST_TOKEN, USER_ID
 from tests.fakes.telegram import FakeTelegram
 from workers.policy import RetryPolicy
@@ -167,7 +168,7 @@ def make_bot(base_url: str, timeout: float = 30.0) -> Bot:
 
 
 def make_worker(
-    session_factory: SessionFactory,
+    db: Database,
     bot: Bot,
     clock: Clock,
     *,
@@ -181,9 +182,9 @@ def make_worker(
     owners through the real TelegramNotifier, both over HTTP to the fake Bot API."""
     registry = PublisherRegistry()
     registry.register(TelegramPublisher(bot, timeout=publish_timeout))
-    notifier = TelegramNotifier(bot, session_factory, create_i18n("en"), admin_ids)
+    notifier = TelegramNotifier(bot, db, create_i18n("en"), admin_ids, clock=clock)
     return ScheduledPostsWorker(
-        session_factory,
+        db,
         registry,
         clock=clock,
         notifier=notifier,

@@ -9,11 +9,12 @@ from pathlib import Path
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.notifier import TelegramNotifier
 from handlers.i18n import create_i18n
-from handlers.notifications import TelegramNotifier
 from services.clock import ManualClock
-from storage.db import SessionFactory, create_engine, create_session_factory
+from storage.db import SessionFactory, create_engine
 from storage.models import PostStatus
+from storage.uow import Database
 from tests.fakes.telegram import FakeTelegram, Fault
 from tests.reliability.support import make_worker, seed_posts, statuses
 from workers.runner import WorkerRunner
@@ -30,10 +31,9 @@ async def test_worker_failing_three_runs_in_a_row_alerts_admins_once(
 ) -> None:
     # A database without its tables: every run fails.
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-    broken = create_session_factory(engine)
-    notifier = TelegramNotifier(bot, broken, create_i18n("en"), [ADMIN])
+    notifier = TelegramNotifier(bot, Database(engine), create_i18n("en"), [ADMIN], clock=clock)
     runner = WorkerRunner(
-        make_worker(broken, bot, clock),
+        make_worker(Database(engine), bot, clock),
         60,
         AsyncIOScheduler(timezone="UTC"),
         clock=clock,
@@ -56,9 +56,13 @@ async def test_worker_failing_three_runs_in_a_row_alerts_admins_once(
 
 
 async def test_lateness_over_the_threshold_alerts_admins_with_a_cooldown(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
-    worker = make_worker(session_factory, bot, clock, lateness_alert_seconds=60)
+    worker = make_worker(uow, bot, clock, lateness_alert_seconds=60)
     await seed_posts(
         session_factory, 1, channels=1, due=clock.now() - timedelta(seconds=30), fake_tg=fake_tg
     )
@@ -94,7 +98,11 @@ async def test_lateness_over_the_threshold_alerts_admins_with_a_cooldown(
 
 
 async def test_target_that_starts_failing_alerts_admins_once(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     seeded = await seed_posts(session_factory, 2, channels=1, due=clock.now(), fake_tg=fake_tg)
     fake_tg.fail_next(
@@ -102,7 +110,7 @@ async def test_target_that_starts_failing_alerts_admins_once(
         Fault(403, "Forbidden: bot was kicked from the channel chat"),
         Fault(403, "Forbidden: bot was kicked from the channel chat"),
     )
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
     await worker.run_once()
 
     assert set((await statuses(session_factory)).values()) == {PostStatus.FAILED}

@@ -12,6 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import PostStatus
+from storage.uow import Database
 from tests.conftest import USER_ID
 from tests.fakes.telegram import FakeTelegram, Fault
 from tests.reliability.support import (
@@ -34,11 +35,15 @@ async def _one_post(
 
 
 async def test_server_errors_are_retried_with_backoff_until_published(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", Fault(500), Fault(502, "Bad Gateway"))
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
 
     report = await worker.run_once()
     assert report.retried == 1
@@ -80,6 +85,7 @@ async def test_server_errors_are_retried_with_backoff_until_published(
     ids=["retry_after", "in_description"],
 )
 async def test_flood_control_waits_as_long_as_telegram_asks(
+    uow: Database,
     session_factory: SessionFactory,
     fake_tg: FakeTelegram,
     bot: Bot,
@@ -88,7 +94,7 @@ async def test_flood_control_waits_as_long_as_telegram_asks(
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", fault)
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
 
     await worker.run_once()
     clock.advance(6.9)
@@ -106,12 +112,16 @@ async def test_flood_control_waits_as_long_as_telegram_asks(
 
 
 async def test_connection_refused_before_sending_is_retried(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     reachable = bot.session.api
     bot.session.api = TelegramAPIServer.from_base(f"http://127.0.0.1:{free_port()}")
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
 
     await worker.run_once()
     recorded = await attempts(session_factory, post_id)
@@ -134,6 +144,7 @@ async def test_connection_refused_before_sending_is_retried(
     ids=["timeout_after_sending", "dropped_connection"],
 )
 async def test_no_answer_after_sending_is_unknown_never_resent_and_owner_asked(
+    uow: Database,
     session_factory: SessionFactory,
     fake_tg: FakeTelegram,
     bot: Bot,
@@ -142,7 +153,7 @@ async def test_no_answer_after_sending_is_unknown_never_resent_and_owner_asked(
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", fault)
-    worker = make_worker(session_factory, bot, clock, publish_timeout=1.0)
+    worker = make_worker(uow, bot, clock, publish_timeout=1.0)
 
     report = await worker.run_once()
     assert report.unknown == 1
@@ -169,6 +180,7 @@ async def test_no_answer_after_sending_is_unknown_never_resent_and_owner_asked(
     ids=["400", "403", "413"],
 )
 async def test_permanent_errors_fail_at_once(
+    uow: Database,
     session_factory: SessionFactory,
     fake_tg: FakeTelegram,
     bot: Bot,
@@ -178,7 +190,7 @@ async def test_permanent_errors_fail_at_once(
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", fault)
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
 
     report = await worker.run_once()
     clock.advance(3600)
@@ -195,11 +207,15 @@ async def test_permanent_errors_fail_at_once(
 
 
 async def test_transient_errors_give_up_after_the_configured_attempts(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", Fault(500), Fault(500), Fault(500))
-    worker = make_worker(session_factory, bot, clock)
+    worker = make_worker(uow, bot, clock)
     for _ in range(4):
         await worker.run_once()
         clock.advance(3600)

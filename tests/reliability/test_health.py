@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.health import create_health_app, start_health_server
 from services.clock import ManualClock
 from storage.db import SessionFactory
+from storage.uow import Database
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.support import free_port, make_worker, seed_posts
 from workers.runner import WorkerGroup, WorkerRunner
@@ -20,10 +21,10 @@ from workers.runner import WorkerGroup, WorkerRunner
 
 @pytest.fixture
 async def served(
-    session_factory: SessionFactory, bot: Bot, clock: ManualClock
+    uow: Database, bot: Bot, clock: ManualClock
 ) -> AsyncIterator[tuple[str, WorkerGroup]]:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    runner = WorkerRunner(make_worker(session_factory, bot, clock), 60, scheduler, clock=clock)
+    runner = WorkerRunner(make_worker(uow, bot, clock), 60, scheduler, clock=clock)
     group = WorkerGroup(scheduler, [runner])
     runner.stats.is_running = True
     runner.stats.started_at = datetime.now(UTC)

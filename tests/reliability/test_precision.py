@@ -16,6 +16,7 @@ from services.clock import SystemClock
 from storage.db import SessionFactory
 from storage.models import PostStatus, ScheduledPost, Target
 from storage.repositories import RuleRepository
+from storage.uow import Database
 from tests.conftest import USER_ID
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.support import (
@@ -32,14 +33,12 @@ from workers.runner import WorkerGroup, WorkerRunner
 
 
 @pytest.fixture
-async def group(
-    session_factory: SessionFactory, bot: Bot
-) -> AsyncIterator[tuple[WorkerGroup, LateWaker]]:
+async def group(uow: Database, bot: Bot) -> AsyncIterator[tuple[WorkerGroup, LateWaker]]:
     clock = SystemClock()
     waker = LateWaker()
     scheduler = AsyncIOScheduler(timezone="UTC")
-    posts = make_worker(session_factory, bot, clock)
-    rules = AutoPostingWorker(session_factory, clock=clock, waker=waker)
+    posts = make_worker(uow, bot, clock)
+    rules = AutoPostingWorker(uow, clock=clock, waker=waker)
     group = WorkerGroup(
         scheduler,
         [

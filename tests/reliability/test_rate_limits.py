@@ -16,6 +16,7 @@ from aiogram import Bot
 from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import PostStatus
+from storage.uow import Database
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.support import (
     attempts,
@@ -76,7 +77,11 @@ async def drive(
 
 
 async def test_burst_of_200_to_one_channel_never_exceeds_20_per_minute(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     monotonic, sleep = paced_by(clock)
     fake_tg.clock = monotonic
@@ -87,9 +92,7 @@ async def test_burst_of_200_to_one_channel_never_exceeds_20_per_minute(
     seeded = await seed_posts(
         session_factory, 200, channels=1, due=start, fake_tg=fake_tg, hourly_cap=0
     )
-    worker = make_worker(
-        session_factory, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep
-    )
+    worker = make_worker(uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep)
 
     await drive(worker, clock, session_factory, 200)
 
@@ -108,7 +111,11 @@ async def test_burst_of_200_to_one_channel_never_exceeds_20_per_minute(
 
 
 async def test_global_pace_stays_under_30_per_second_across_channels(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     monotonic, sleep = paced_by(clock)
     fake_tg.clock = monotonic
@@ -118,7 +125,7 @@ async def test_global_pace_stays_under_30_per_second_across_channels(
     # check would let others' pacing sleeps pass between its token and its send (network
     # jitter, magnified); bench/ measures the concurrent pace against the same fake server.
     worker = make_worker(
-        session_factory,
+        uow,
         bot,
         clock,
         limits=RateLimits(),
@@ -153,7 +160,11 @@ async def test_token_bucket_spaces_sends_evenly() -> None:
 
 
 async def test_hourly_caps_per_target_defer_and_later_publish(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     monotonic, sleep = paced_by(clock)
     fake_tg.clock = monotonic
@@ -165,9 +176,7 @@ async def test_hourly_caps_per_target_defer_and_later_publish(
     await seed_posts(
         session_factory, 40, channels=1, due=start, fake_tg=fake_tg, prefix="b", channel_offset=1
     )
-    worker = make_worker(
-        session_factory, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep
-    )
+    worker = make_worker(uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep)
 
     first = await worker.run_once()
     assert first.published == 5 + 20

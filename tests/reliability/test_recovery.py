@@ -11,6 +11,7 @@ from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import PostStatus
 from storage.repositories import PostRepository
+from storage.uow import Database
 from tests.conftest import USER_ID
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.support import (
@@ -23,7 +24,11 @@ from tests.reliability.support import (
 
 
 async def test_expired_leases_become_unknown_and_owners_are_asked(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     seeded = await seed_posts(session_factory, 2, channels=1, due=clock.now(), fake_tg=fake_tg)
     # A process claimed both, then died.
@@ -32,7 +37,7 @@ async def test_expired_leases_become_unknown_and_owners_are_asked(
             clock.now(), "dead-host:1:abc", timedelta(seconds=120), 10
         )
     assert len(claimed) == 2
-    worker = make_worker(session_factory, bot, clock, lease=timedelta(seconds=120))
+    worker = make_worker(uow, bot, clock, lease=timedelta(seconds=120))
 
     clock.advance(119)
     early = await worker.run_once()
@@ -54,7 +59,11 @@ async def test_expired_leases_become_unknown_and_owners_are_asked(
 
 
 async def test_posts_due_while_down_are_missed_past_grace_and_published_within_it(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     long_ago = await seed_posts(
         session_factory,
@@ -73,7 +82,7 @@ async def test_posts_due_while_down_are_missed_past_grace_and_published_within_i
         prefix="recent",
         channel_offset=1,
     )
-    worker = make_worker(session_factory, bot, clock, grace=timedelta(minutes=15))
+    worker = make_worker(uow, bot, clock, grace=timedelta(minutes=15))
 
     report = await worker.run_once()
 
@@ -89,7 +98,11 @@ async def test_posts_due_while_down_are_missed_past_grace_and_published_within_i
 
 
 async def test_retried_and_deferred_posts_are_never_marked_missed(
-    session_factory: SessionFactory, fake_tg: FakeTelegram, bot: Bot, clock: ManualClock
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
 ) -> None:
     """Only posts nobody tried count as missed: a post waiting for its retry or for a rate
     limit keeps its place even when its original time is long past."""
@@ -99,6 +112,6 @@ async def test_retried_and_deferred_posts_are_never_marked_missed(
         await repo.claim_due(clock.now(), "w", timedelta(seconds=60), 10)
         await repo.defer_claimed(seeded.post_ids, "w", clock.now() + timedelta(hours=1))
     clock.advance(3601)
-    report = await make_worker(session_factory, bot, clock).run_once()
+    report = await make_worker(uow, bot, clock).run_once()
     assert report.missed == 0
     assert report.published == 1

@@ -59,7 +59,7 @@ def instagram() -> FakeInstagram:
 
 
 def use_fake_instagram(app: App, world: FakeInstagram) -> None:
-    linkers: AccountLinkers = app.dispatcher["account_linkers"]
+    linkers: AccountLinkers = app.services.linkers
     linkers.instagram_client_factory = world.client_factory
     linkers.instagram_delay_range = (0.0, 0.0)
 
@@ -91,6 +91,26 @@ async def complete_x_link(fake_tg: FakeTelegram, x_server: FakeXServer) -> str:
     fake_tg.user_message(USER_ID, pin)
     await fake_tg.wait_for_text(USER_ID, "is linked")
     return pin
+
+
+def seen(fake_tg: FakeTelegram, chat_id: int = USER_ID) -> int:
+    """How many messages the chat has so far: `next_reply` looks only at those after."""
+    return len(fake_tg.sent_to(chat_id))
+
+
+async def next_reply(
+    fake_tg: FakeTelegram, before: int, text_part: str = "", chat_id: int = USER_ID
+) -> dict[str, Any]:
+    """The first message sent after the first `before` ones that contains `text_part`: an
+    older message with the same words cannot satisfy the wait."""
+
+    def find() -> dict[str, Any] | None:
+        return next(
+            (m for m in fake_tg.sent_to(chat_id)[before:] if text_part in (m.get("text") or "")),
+            None,
+        )
+
+    return await fake_tg.wait_for(find, what=f"a new message with {text_part!r}")  # type: ignore[no-any-return]
 
 
 def button_texts(message: dict[str, Any]) -> list[str]:
@@ -205,10 +225,18 @@ async def test_instagram_challenge_code_is_asked_in_the_chat(
         await fake_tg.wait_for_text(USER_ID, "Send its username")
         fake_tg.user_message(USER_ID, "anna.shop")
         await fake_tg.wait_for_text(USER_ID, "send the password")
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, IG_PASSWORD)
-        await fake_tg.wait_for_text(USER_ID, "security code")
+        asking = await next_reply(fake_tg, before, "security code")
+        assert "sent a security code to your e-mail or phone" in asking["text"]
+        assert button_texts(asking) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "135790")
-        await fake_tg.wait_for_text(USER_ID, "is linked")
+        done = await next_reply(fake_tg, before, "is linked")
+        assert done["text"] == "✅ Instagram account @anna.shop is linked. I will publish there."
+    assert "'instagram'" in await raw_rows(app, "targets")
+    assert "@anna.shop" in await raw_rows(app, "targets")
+    assert await raw_rows(app, "credentials") != ""
     await app.engine.dispose()
 
 
@@ -223,9 +251,15 @@ async def test_instagram_challenge_needing_a_person_is_explained(
         await fake_tg.wait_for_text(USER_ID, "Send its username")
         fake_tg.user_message(USER_ID, "anna.shop")
         await fake_tg.wait_for_text(USER_ID, "send the password")
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, IG_PASSWORD)
-        await fake_tg.wait_for_text(USER_ID, "Open the Instagram app, confirm it's you")
+        refusal = await next_reply(fake_tg, before, "Open the Instagram app")
+        assert refusal["text"] == (
+            "Instagram wants to confirm it's you in a way only you can do. Open the Instagram "
+            "app, confirm it's you, then link the account again with /link_instagram."
+        )
     assert await raw_rows(app, "targets") == ""
+    assert await raw_rows(app, "credentials") == ""
     await app.engine.dispose()
 
 
@@ -233,16 +267,21 @@ async def test_linking_refuses_without_secret_key(
     fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
 ) -> None:
     app = build_app(database_url, fake_tg, x_server, secret_key=None)
+    refusal = (
+        "I cannot link X or Instagram accounts yet: their credentials are stored encrypted, "
+        "and the bot's owner has not set SECRET_KEY. Ask them to set it and restart the bot."
+    )
     async with polling(app):
         fake_tg.user_message(USER_ID, "/link_x")
-        await fake_tg.wait_for_text(USER_ID, "has not set SECRET_KEY")
+        assert (await next_reply(fake_tg, 0, "SECRET_KEY"))["text"] == refusal
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "/link_instagram")
-        await fake_tg.wait_for(
-            lambda: (
-                len([m for m in fake_tg.sent_to(USER_ID) if "SECRET_KEY" in (m.get("text") or "")])
-                == 2
-            )
-        )
+        assert (await next_reply(fake_tg, before, "SECRET_KEY"))["text"] == refusal
+        # No dialog was started: a username now is just an unknown message.
+        before = seen(fake_tg)
+        fake_tg.user_message(USER_ID, "anna.shop")
+        reply = await next_reply(fake_tg, before)
+        assert reply["text"] == "I did not understand that. Choose an action or send /help."
     assert x_server.calls == []
     await app.engine.dispose()
 
@@ -253,27 +292,42 @@ async def test_x_without_app_keys_explains_it_is_not_configured(
     app = build_app(database_url, fake_tg, None)
     async with polling(app):
         fake_tg.user_message(USER_ID, "/link_x")
-        await fake_tg.wait_for_text(USER_ID, "X is not configured")
+        reply = await next_reply(fake_tg, 0, "X is not configured")
+        assert reply["text"] == (
+            "X is not configured on this bot. Its owner needs an X developer app and must "
+            "set X_CONSUMER_KEY and X_CONSUMER_SECRET, then restart the bot."
+        )
+        assert len(fake_tg.sent_to(USER_ID)) == 1
     await app.engine.dispose()
 
 
 async def test_link_buttons_start_the_dialogs_and_cancel_leaves_them(
     fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
 ) -> None:
-    from handlers.callbacks import AccountCb
-
     app = build_app(database_url, fake_tg, x_server)
     async with polling(app):
-        fake_tg.user_message(USER_ID, "/start")
-        menu = await fake_tg.wait_for_text(USER_ID, "Content Curator")
-        fake_tg.press(USER_ID, menu, AccountCb(action="link", platform="instagram").pack())
-        asking = await fake_tg.wait_for_text(USER_ID, "Send its username")
+        fake_tg.user_message(USER_ID, "/channels")
+        listing = await next_reply(fake_tg, 0, "No targets yet")
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, listing, fake_tg.find_button(listing, "Link Instagram account"))
+        asking = await next_reply(fake_tg, before, "Send its username")
+        assert button_texts(asking) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         fake_tg.press(USER_ID, asking, fake_tg.find_button(asking, "Cancel"))
-        await fake_tg.wait_for_text(USER_ID, "Linking cancelled")
+        cancelled = await next_reply(fake_tg, before, "Linking cancelled")
+        assert cancelled["text"] == "Linking cancelled."
+        assert "✍️ New post" in button_texts(cancelled)
+        # The dialog is over: a username now is not taken for one.
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "anna.shop")
-        await fake_tg.wait_for_text(USER_ID, "did not understand")
-        fake_tg.press(USER_ID, menu, AccountCb(action="link", platform="x").pack())
-        await fake_tg.wait_for_text(USER_ID, "Authorize app")
+        reply = await next_reply(fake_tg, before)
+        assert reply["text"] == "I did not understand that. Choose an action or send /help."
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, listing, fake_tg.find_button(listing, "Link X account"))
+        invitation = await next_reply(fake_tg, before, "Authorize app")
+        assert "https://api.twitter.com/oauth/authorize?oauth_token=" in invitation["text"]
+        assert button_texts(invitation) == ["✖️ Cancel"]
+    assert await raw_rows(app, "targets") == ""
     await app.engine.dispose()
 
 
@@ -306,9 +360,15 @@ async def test_the_dialog_speaks_russian_to_a_russian_user(
     app = build_app(database_url, fake_tg, None)
     async with polling(app):
         fake_tg.user_message(OTHER_USER_ID, "/link_instagram")
-        await fake_tg.wait_for_text(OTHER_USER_ID, "Подключение аккаунта Instagram")
+        asking = await next_reply(fake_tg, 0, "Instagram", chat_id=OTHER_USER_ID)
+        assert asking["text"] == (
+            "Подключение аккаунта Instagram. Пришлите имя пользователя (например, @my_shop)."
+        )
+        assert button_texts(asking) == ["✖️ Отмена"]
+        before = seen(fake_tg, OTHER_USER_ID)
         fake_tg.user_message(OTHER_USER_ID, "/link_x")
-        await fake_tg.wait_for_text(OTHER_USER_ID, "X в этом боте не настроен")
+        refusal = await next_reply(fake_tg, before, "X", chat_id=OTHER_USER_ID)
+        assert refusal["text"].startswith("X в этом боте не настроен.")
     await app.engine.dispose()
 
 
@@ -339,8 +399,6 @@ async def test_messages_sent_while_instagram_answers_are_not_taken_for_codes(
 async def test_linking_from_the_target_picker_returns_to_it_with_the_account_chosen(
     fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
 ) -> None:
-    from handlers.callbacks import AccountCb
-
     x_server.users["42"] = XUser("42", "anna_codes", "Anna")
     app = build_app(database_url, fake_tg, x_server)
     async with polling(app):
@@ -350,9 +408,72 @@ async def test_linking_from_the_target_picker_returns_to_it_with_the_account_cho
         preview = await fake_tg.wait_for_text(USER_ID, "how the post will look")
         fake_tg.press(USER_ID, preview, fake_tg.find_button(preview, "Schedule"))
         picker = await fake_tg.wait_for_text(USER_ID, "Link one first")
-        # The picker's "link an X account" button (added to the picker by the targets screen).
-        fake_tg.press(USER_ID, picker, AccountCb(action="link", platform="x").pack())
+        # The picker's own "link an X account" button (the linking feature's link_buttons).
+        fake_tg.press(USER_ID, picker, fake_tg.find_button(picker, "Link X account"))
         await complete_x_link(fake_tg, x_server)
         picker = await fake_tg.wait_for_text(USER_ID, "Where shall I publish")
         assert "✅ X: @anna_codes" in button_texts(picker)
+    await app.engine.dispose()
+
+
+async def test_x_linking_from_the_picker_survives_a_restart(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    """The linking draft (encrypted request token, "return to the picker") is typed data in
+    the stored FSM state: a restart between the invitation and the PIN loses nothing."""
+    x_server.users["42"] = XUser("42", "anna_codes", "Anna")
+    app = build_app(database_url, fake_tg, x_server)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/new")
+        await fake_tg.wait_for_text(USER_ID, "Send the post")
+        fake_tg.user_message(USER_ID, "A post for X")
+        preview = await fake_tg.wait_for_text(USER_ID, "how the post will look")
+        fake_tg.press(USER_ID, preview, fake_tg.find_button(preview, "Schedule"))
+        picker = await fake_tg.wait_for_text(USER_ID, "Link one first")
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, picker, fake_tg.find_button(picker, "Link X account"))
+        invitation = await next_reply(fake_tg, before, "Authorize app")
+    await app.engine.dispose()
+
+    match = re.search(r"oauth_token=([\w-]+)", invitation["text"])
+    assert match, invitation["text"]
+    pin = x_server.approve(match.group(1), "42")
+    restarted = build_app(database_url, fake_tg, x_server)
+    async with polling(restarted):
+        before = seen(fake_tg)
+        fake_tg.user_message(USER_ID, pin)
+        done = await next_reply(fake_tg, before, "is linked")
+        assert done["text"] == "✅ X account @anna_codes is linked. I will publish there."
+        picker = await next_reply(fake_tg, before, "Where shall I publish")
+        assert "✅ X: @anna_codes" in button_texts(picker)
+    # Nothing of the linking dialog is left in the state, only the post's draft.
+    fsm = await raw_rows(restarted, "fsm_records")
+    assert "A post for X" in fsm and "x_request" not in fsm
+    await restarted.engine.dispose()
+
+
+async def test_forged_linking_buttons_are_refused(
+    fake_tg: FakeTelegram, x_server: FakeXServer, database_url: str
+) -> None:
+    app = build_app(database_url, fake_tg, x_server)
+    forged = [
+        "acct:link:facebook",
+        "acct:nosuch:x",
+        "target:view:99999999999999999999",
+        "target:unlink:-1",
+        "adm:nosuch",
+        "set:lang:" + "x" * 60,
+    ]
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/start")
+        menu = await next_reply(fake_tg, 0, "Content Curator")
+        for data in forged:
+            fake_tg.press(USER_ID, menu, data)
+        await fake_tg.wait_for(
+            lambda: len(fake_tg.calls_to("answerCallbackQuery")) == len(forged),
+            what="an answer to every press",
+        )
+    answers = [c.params.get("text") for c in fake_tg.calls_to("answerCallbackQuery")]
+    assert answers == ["This button is no longer active. Open /menu."] * len(forged)
+    assert x_server.calls == []
     await app.engine.dispose()

@@ -26,6 +26,7 @@ from storage.repositories import (
     TargetRepository,
     UserRepository,
 )
+from storage.uow import Database
 from tests.conftest import CHANNEL_ID, USER_ID, make_settings
 from tests.fakes.instagram_client import FakeInstagram
 from tests.fakes.telegram import FakeTelegram
@@ -56,6 +57,7 @@ class World:
     def __init__(
         self,
         session_factory: Any,
+        db: Database,
         fake_tg: FakeTelegram,
         x_server: FakeXServer,
         instagram: FakeInstagram,
@@ -63,6 +65,7 @@ class World:
         clock: ManualClock,
     ) -> None:
         self.session_factory = session_factory
+        self.db = db
         self.fake_tg = fake_tg
         self.x_server = x_server
         self.instagram = instagram
@@ -76,7 +79,7 @@ class World:
         )
         registry.register(InstagramPublisher(instagram.client_factory, delay_range=(0.0, 0.0)))
         self.worker = ScheduledPostsWorker(
-            session_factory,
+            db,
             registry,
             clock=clock,
             retry=RetryPolicy(max_attempts=3, base_delay=30),
@@ -108,11 +111,13 @@ class World:
             self.targets["telegram"] = await TargetRepository(session).link(
                 USER_ID, "telegram", str(CHANNEL_ID), "Tech news", "technews"
             )
-            accounts = AccountService(session, self.secrets)
-            self.targets["x"] = await accounts.save_x(
-                USER_ID, XAccount("42", "anna_codes", "Anna", token, token_secret)
-            )
-            self.targets["instagram"] = await accounts.save_instagram(USER_ID, event.account)
+            await session.commit()
+        # Linked as the chat links them: each account stored in its own write unit.
+        accounts = AccountService(self.db, self.secrets)
+        self.targets["x"] = await accounts.save_x(
+            USER_ID, XAccount("42", "anna_codes", "Anna", token, token_secret)
+        )
+        self.targets["instagram"] = await accounts.save_instagram(USER_ID, event.account)
 
     async def schedule(self, body: str, media: list[dict[str, Any]] | None = None) -> None:
         async with self.session_factory() as session:
@@ -139,11 +144,15 @@ class World:
 
 @pytest.fixture
 async def world(
-    session_factory: Any, fake_tg: FakeTelegram, x_server: FakeXServer, clock: ManualClock
+    session_factory: Any,
+    uow: Database,
+    fake_tg: FakeTelegram,
+    x_server: FakeXServer,
+    clock: ManualClock,
 ) -> Any:
     # Two keys: the first encrypts, both decrypt (rotation).
     secrets = SecretBox("new-key-after-rotation, " + "old-key-still-readable")
-    value = World(session_factory, fake_tg, x_server, FakeInstagram(), secrets, clock)
+    value = World(session_factory, uow, fake_tg, x_server, FakeInstagram(), secrets, clock)
     await value.setup()
     yield value
     await value.bot.session.close()

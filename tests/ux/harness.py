@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,9 +224,10 @@ async def running_bot(
     if generator is not None:
         app.dispatcher["generator"] = generator
         app.generator = generator
-    from handlers import compose
-
-    compose.ALBUMS.latency = 0.05
+        app.services.generator = generator
+    # An album's photos arrive together here: a short wait for the rest is enough (but not
+    # too short: on a busy machine a sibling may take a while through the middlewares).
+    app.services.limits = dataclasses.replace(app.services.limits, album_wait_seconds=0.2)
     try:
         yield Harness(app, fake)
     finally:

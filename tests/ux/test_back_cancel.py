@@ -6,7 +6,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from handlers.states import LinkChannel, NewPost, Reschedule, Settings
+from handlers.compose.states import NewPost
+from handlers.posts.states import Reschedule
+from handlers.settings.states import Settings
+from handlers.targets.states import LinkChannel
 from storage.models import PostStatus
 from tests.conftest import CHANNEL_ID, USER_ID
 from tests.ux.harness import Chat, Harness

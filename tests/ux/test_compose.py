@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.factory import create_workers
 from content.generator import UnavailableGenerator
-from handlers.states import NewPost
+from handlers.compose.states import NewPost
 from storage.models import Content, Platform, ScheduledPost
 from storage.repositories import TargetRepository
 from tests.conftest import CHANNEL_ID, USER_ID
@@ -90,7 +90,7 @@ async def test_album_over_ten_photos_is_refused(sqlite_harness: Harness) -> None
 
 
 async def test_ai_hidden_with_an_explanation_when_not_configured(sqlite_harness: Harness) -> None:
-    sqlite_harness.app.dispatcher["generator"] = UnavailableGenerator()
+    sqlite_harness.app.services.generator = UnavailableGenerator()
     chat = sqlite_harness.chat(USER_ID)
     (prompt,) = await chat.send("/new")
     assert "AI writing is off" in prompt["text"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers.callbacks import PostCb, TargetCb, TargetPickCb
-from handlers.states import NewPost
+from handlers.compose.callbacks import TargetPickCb
+from handlers.compose.states import NewPost
+from handlers.posts.callbacks import PostCb
+from handlers.targets.callbacks import TargetCb
 from storage.models import Content, PostStatus, ScheduledPost, Target
 from tests.conftest import OTHER_USER_ID, USER_ID
 from tests.ux.harness import Harness

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.states import NewPost
+from handlers.compose.states import NewPost
 from services.clock import ManualClock
 from storage.db import upgrade_database
 from tests.conftest import USER_ID, make_settings

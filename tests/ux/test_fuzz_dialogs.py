@@ -5,10 +5,13 @@ handler logging a failure counts as a failure."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import string
-from datetime import timedelta
-from typing import Any
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
@@ -16,16 +19,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers import callbacks
-from handlers.states import LinkChannel, NewPost, Reschedule
-from handlers.states import Settings as SettingsStates
+from handlers.compose.states import NewPost
+from handlers.posts.states import Reschedule
+from handlers.rules.states import ApprovalEdit, RuleWizard
+from handlers.settings.states import Settings as SettingsStates
+from handlers.targets.states import LinkChannel
+from services.clock import ManualClock
+from services.rules import RuleDraft
 from storage.models import PostStatus
-from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID
-from tests.ux.harness import Harness
+from storage.rule_config import ContentConfig, IntervalSchedule
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
+from tests.fakes.telegram import FakeTelegram
+from tests.ux.conftest import sqlite_copy
+from tests.ux.harness import Harness, ScriptedGenerator, running_bot
 from tests.ux.test_lists_settings_admin import make_posts
+from workers.auto_posting import AutoPostingWorker
 
 STATES = [None] + [
     s.state
-    for group in (NewPost, LinkChannel, Reschedule, SettingsStates)
+    for group in (NewPost, LinkChannel, Reschedule, SettingsStates, RuleWizard, ApprovalEdit)
     for s in group.__states__
 ]
 WORD = st.text(alphabet=string.ascii_lowercase + "_", min_size=0, max_size=12)
@@ -43,7 +55,10 @@ ACTION = st.one_of(st.sampled_from(KNOWN_ACTIONS), WORD)
 def factory_strategy(factory: type[CallbackData]) -> st.SearchStrategy[str]:
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for name, info in factory.model_fields.items():
-        if name == "action":
+        if get_origin(info.annotation) is Literal:
+            # Only these values pack; anything else is forged by hand below.
+            fields[name] = st.sampled_from(get_args(info.annotation))
+        elif name == "action":
             fields[name] = ACTION
         elif info.annotation is int:
             upper = min(
@@ -64,17 +79,45 @@ def factory_strategy(factory: type[CallbackData]) -> st.SearchStrategy[str]:
     return st.builds(factory, **fields).map(lambda cb: cb.pack())
 
 
-FACTORIES = [
-    value
-    for value in vars(callbacks).values()
-    if isinstance(value, type) and issubclass(value, CallbackData) and value is not CallbackData
+# The shared kit's factories and every feature's.
+CALLBACK_MODULES = [callbacks] + [
+    importlib.import_module(f"handlers.{feature}.callbacks")
+    for feature in ("accounts", "admin", "compose", "posts", "rules", "settings", "targets")
 ]
+FACTORIES = sorted(
+    {
+        value
+        for module in CALLBACK_MODULES
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, CallbackData)
+        and value is not CallbackData
+    },
+    key=lambda factory: factory.__name__,
+)
 CALLBACK = st.one_of(
     *[factory_strategy(f) for f in FACTORIES],
     st.text(min_size=1, max_size=64).filter(lambda s: len(s.encode()) <= 64),
     # Forged by hand: ids no database holds, negative pages, missing parts.
     st.sampled_from(
-        ["post:view:99999999999999999999", "posts:all:-1", "tpick:-5", "target:view", "post:"]
+        [
+            "post:view:99999999999999999999",
+            "posts:all:-1",
+            "posts:nosuch:0",
+            "tpick:-5",
+            "tpick:99999999999",
+            "rl:view:99999999999999999999",
+            "rl:pause:-1",
+            "rwt:2147483648",
+            "ap:approve:99999999999999999999",
+            "rw:stype:" + "x" * 20,
+            "rw:nosuch:",
+            "time:yesterday",
+            "draft:nosuch",
+            "opt:nosuch",
+            "target:view",
+            "post:",
+        ]
     ),
 )
 TEXT = st.one_of(
@@ -135,6 +178,46 @@ def dialog_data(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
+RULE_SCHEDULES = [
+    None,
+    {"kind": "daily", "times": ["12:05"], "days_of_week": [1, 2, 3, 4, 5, 6, 7]},
+    {"kind": "weekly", "times": [], "days_of_week": []},
+    {"kind": "weekly", "times": ["99:99"], "days_of_week": [9]},
+    {"kind": "interval", "hours": 6},
+    {"kind": "interval", "hours": 0},
+    {"kind": "cron", "expression": "5 12 * * mon-fri"},
+    {"kind": "cron", "expression": "bad"},
+]
+
+
+@st.composite
+def rule_dialog_data(draw: st.DrawFn) -> dict[str, Any]:
+    """The rules dialog's state data (handlers.rules.states.WizardData / ApprovalEditData),
+    with plausible and implausible values."""
+    if draw(st.integers(0, 4)) == 0:
+        return {"content_id": draw(SMALL_ID)}
+    draft = {
+        "name": draw(st.one_of(st.just(""), st.text(max_size=140))),
+        "schedule": draw(st.sampled_from(RULE_SCHEDULES)),
+        "content": {
+            "kind": draw(st.sampled_from(["ai", "text"])),
+            "description": draw(st.text(max_size=60)),
+            "text": draw(st.one_of(st.none(), st.text(min_size=1, max_size=60))),
+        },
+        "target_ids": draw(st.lists(st.integers(0, 8), max_size=3)),
+        "timezone": draw(st.sampled_from(["UTC", "Europe/Moscow", "Nowhere/City"])),
+        "approval_required": draw(st.booleans()),
+        "approval_policy": draw(st.sampled_from(["skip", "publish"])),
+        "daily_cap": draw(st.sampled_from([None, 1, 3])),
+        "quiet_hours": draw(st.sampled_from([{}, {"start": "22:00", "end": "08:00"}])),
+        "monthly_token_budget": draw(st.sampled_from([None, 1, 30000])),
+    }
+    data: dict[str, Any] = {"draft": draft, "single": draw(st.booleans())}
+    if draw(st.booleans()):
+        data["rule_id"] = draw(SMALL_ID)
+    return data
+
+
 class Failures(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -158,24 +241,76 @@ def failures() -> Any:
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(state=st.sampled_from(STATES), data=dialog_data(), actions=ACTIONS)
+@given(
+    state=st.sampled_from(STATES),
+    data=st.one_of(dialog_data(), rule_dialog_data()),
+    actions=ACTIONS,
+)
 async def test_random_input_in_random_states_never_fails(
-    sqlite_harness: Harness,
+    migrated_sqlite: Path,
+    fake_tg: FakeTelegram,
+    clock: ManualClock,
     failures: Failures,
     state: str | None,
     data: dict[str, Any],
     actions: list[tuple[str, Any]],
 ) -> None:
-    harness = sqlite_harness
-    if not harness.app.dispatcher.get("fuzz_ready"):
-        harness.fake.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
-        chat = harness.chat(USER_ID)
-        await chat.send("/link")
-        await chat.forward_from(CHANNEL_ID)
-        await make_posts(harness, USER_ID, [PostStatus.SCHEDULED, PostStatus.FAILED])
-        await make_posts(harness, OTHER_USER_ID, [PostStatus.SCHEDULED, PostStatus.UNKNOWN])
-        harness.app.dispatcher["fuzz_ready"] = True
+    # Each example starts from its own fresh database (a copy of the migrated template), so
+    # that a failure replays from its example alone.
+    failures.records.clear()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = make_settings(
+            database_url=sqlite_copy(migrated_sqlite, Path(folder)),
+            telegram_api_base=fake_tg.base_url,
+        )
+        async with running_bot(settings, fake_tg, clock, generator=ScriptedGenerator()) as harness:
+            await seed(harness, clock)
+            await run_example(harness, failures, state, data, actions)
 
+
+async def seed(harness: Harness, clock: ManualClock) -> None:
+    """The owner's channel and posts, another user's posts, and a rule of the owner with a
+    draft awaiting approval (so the rules' and approvals' buttons find something)."""
+    harness.fake.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
+    chat = harness.chat(USER_ID)
+    await chat.send("/link")
+    await chat.forward_from(CHANNEL_ID)
+    await make_posts(harness, USER_ID, [PostStatus.SCHEDULED, PostStatus.FAILED])
+    await make_posts(harness, OTHER_USER_ID, [PostStatus.SCHEDULED, PostStatus.UNKNOWN])
+    services = harness.app.services
+    targets = await services.targets.list(USER_ID)
+    await services.rules.create(
+        USER_ID,
+        RuleDraft(
+            name="Fuzz rule",
+            schedule=IntervalSchedule(hours=1),
+            content=ContentConfig(text="Rule text"),
+            target_ids=tuple(t.id for t in targets[:1]),
+            approval_required=True,
+        ),
+    )
+    worker = AutoPostingWorker(harness.app.db, clock=ManualClockAhead(clock, hours=1))
+    assert (await worker.run_once()).succeeded == 1  # its draft awaits approval
+
+
+class ManualClockAhead:
+    """The fixture's clock seen some hours later (the rule is due), without moving it."""
+
+    def __init__(self, clock: ManualClock, hours: float) -> None:
+        self.clock = clock
+        self.ahead = timedelta(hours=hours)
+
+    def now(self) -> datetime:
+        return self.clock.now() + self.ahead
+
+
+async def run_example(
+    harness: Harness,
+    failures: Failures,
+    state: str | None,
+    data: dict[str, Any],
+    actions: list[tuple[str, Any]],
+) -> None:
     await harness.set_state(USER_ID, state, data)
     chat = harness.chat(USER_ID)
     for kind, value in actions:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.callbacks import AccountCb
-from handlers.states import NewPost
+from handlers.accounts import AccountCb
+from handlers.compose.states import NewPost
 from services.clock import ManualClock
 from services.worker_stats import WorkerStats
 from storage.models import Platform, PostStatus, ScheduledPost, User
@@ -175,7 +175,7 @@ async def test_admin_commands_and_refusal(harness: Harness, fake_tg: FakeTelegra
     assert "No workers run in this process" in workers["text"]
 
     now = harness.app.clock.now()
-    harness.app.dispatcher["workers_stats"] = lambda: [
+    harness.app.services.worker_stats = lambda: [
         WorkerStats(
             name="ScheduledPostsWorker",
             interval=60,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -78,7 +78,34 @@ def test_nonsense_is_not_a_time(phrase: str) -> None:
     assert parse_user_time(phrase, "Europe/Berlin", utc(2026, 12, 1, 9, 0)) is None
 
 
-def test_the_table_is_big_enough() -> None:
-    languages = {"ru" if any("а" <= ch <= "я" for ch in p) else "en" for _w, p, _e in CASES}
-    assert len(CASES) >= 30 and languages == {"ru", "en"}
-    assert len({zone for (zone, _now), _p, _e in CASES}) >= 3
+def test_every_answer_is_an_aware_utc_time_after_now() -> None:
+    """What the parser returns is stored as it is: UTC, aware, and never in the past (a time
+    of day already gone today means tomorrow)."""
+    for (zone, now), phrase, _expected in CASES:
+        when = parse_user_time(phrase, zone, now)
+        assert when is not None, phrase
+        assert when.utcoffset() == timedelta(0), phrase
+        assert when > now, f"{phrase!r} in {zone} is in the past: {when}"
+
+
+# The same request in both languages.
+BILINGUAL = [
+    ("tomorrow 10:00", "завтра в 10:00"),
+    ("in 2 hours", "через 2 часа"),
+    ("in half an hour", "через полчаса"),
+    ("tonight", "сегодня вечером"),
+    ("friday 9:30", "пятница 9:30"),
+]
+
+
+@pytest.mark.parametrize("where", [BERLIN_SPRING, BERLIN_AUTUMN, NY_SPRING, NY_AUTUMN, TOKYO])
+@pytest.mark.parametrize(("english", "russian"), BILINGUAL)
+def test_russian_and_english_mean_the_same_instant(
+    where: tuple[str, datetime], english: str, russian: str
+) -> None:
+    """A Russian speaker and an English speaker asking the same thing, in the same zone, on
+    the eve of a DST change or not, get the same publication time."""
+    zone, now = where
+    in_english = parse_user_time(english, zone, now)
+    assert in_english is not None
+    assert parse_user_time(russian, zone, now) == in_english

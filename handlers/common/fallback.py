@@ -1,0 +1,45 @@
+"""Last router: whatever nobody else understood gets a helpful answer, never silence. A
+forged or stale button (its data does not unpack into any bounded factory) ends here too."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.callbacks import NavCb
+from handlers.keyboards import back_cancel, main_menu
+
+
+async def on_back_anywhere_else(query: CallbackQuery, state: FSMContext) -> None:
+    """Back from a step nobody else knows (or after a restart of the dialog): the menu."""
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("Main menu:"), reply_markup=main_menu())
+
+
+async def on_stale_button(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer active. Open /menu."), show_alert=True)
+
+
+async def on_unknown_message(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is not None:
+        # Inside a dialog: say so, and keep its place.
+        await message.answer(
+            _("I did not understand that. Answer the question above, or press Cancel."),
+            reply_markup=back_cancel(),
+        )
+        return
+    await message.answer(
+        _("I did not understand that. Choose an action or send /help."), reply_markup=main_menu()
+    )
+
+
+def build_fallback_router() -> Router:
+    router = Router(name="fallback")
+    router.callback_query.register(on_back_anywhere_else, NavCb.filter(F.action == "back"))
+    router.callback_query.register(on_stale_button)
+    router.message.register(on_unknown_message)
+    return router

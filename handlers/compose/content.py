@@ -1,0 +1,113 @@
+"""Start, title and content: text, a photo or an album."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.compose.albums import AlbumCollector
+from handlers.compose.draft import load_draft, save_draft
+from handlers.compose.keyboards import content_keyboard
+from handlers.compose.preview import send_preview
+from handlers.compose.states import NewPost
+from handlers.compose.steps import ask_for_content, start_new_post
+from handlers.compose.texts import ALBUM_LIMIT, title_prompt, title_refused
+from handlers.keyboards import back_cancel
+from services.container import Services
+from services.posts import TITLE_LIMIT, MediaRef
+from storage.models import User
+
+
+async def cmd_new(message: Message, state: FSMContext, services: Services) -> None:
+    await start_new_post(message, state, services)
+
+
+async def on_menu_new(query: CallbackQuery, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await start_new_post(query.message, state, services)
+
+
+async def on_title_pressed(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(NewPost.title)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(title_prompt(), reply_markup=back_cancel())
+
+
+async def on_title_typed(message: Message, state: FSMContext, services: Services) -> None:
+    title = " ".join((message.text or "").split())
+    if not title or title.startswith("/") or len(title) > TITLE_LIMIT:
+        await message.answer(title_refused(), reply_markup=back_cancel())
+        return
+    draft = await load_draft(state)
+    draft.title = title
+    await save_draft(state, draft)
+    await ask_for_content(message, state, services, draft)
+
+
+async def on_title_not_text(message: Message) -> None:
+    await message.answer(_("Send the title as text."), reply_markup=back_cancel())
+
+
+async def on_post_photos(
+    message: Message,
+    state: FSMContext,
+    services: Services,
+    db_user: User,
+    *,
+    albums: AlbumCollector,
+) -> None:
+    """A photo or an album: the post's pictures (at the preview they join the post)."""
+    group = await albums.collect(message, services.limits.album_wait_seconds)
+    if group is None:
+        return  # another message of the album handles it
+    draft = await load_draft(state)
+    adding = await state.get_state() in (NewPost.add_photo.state, NewPost.preview.state)
+    photos = [
+        MediaRef(kind="photo", file_id=m.photo[-1].file_id) for m in group if m.photo is not None
+    ]
+    media = (list(draft.media) if adding else []) + photos
+    if len(media) > ALBUM_LIMIT:
+        await message.answer(
+            _("An album holds up to {n} photos. Send fewer.").format(n=ALBUM_LIMIT),
+            reply_markup=back_cancel(),
+        )
+        return
+    captions = [m.html_text for m in group if m.caption]
+    draft.text = captions[0] if captions else (draft.text if adding else "")
+    draft.media = media
+    await send_preview(message, state, services, db_user, draft)
+
+
+async def on_post_text(
+    message: Message, state: FSMContext, services: Services, db_user: User
+) -> None:
+    draft = await load_draft(state)
+    draft.text, draft.media, draft.source, draft.prompt = message.html_text, [], "manual", None
+    await send_preview(message, state, services, db_user, draft)
+
+
+async def on_new_version_at_preview(
+    message: Message, state: FSMContext, services: Services, db_user: User
+) -> None:
+    """Text sent while looking at the preview is the next version of the post (photos stay:
+    it becomes their caption)."""
+    draft = await load_draft(state)
+    draft.text, draft.source, draft.prompt = message.html_text, "manual", None
+    await send_preview(message, state, services, db_user, draft)
+
+
+async def on_post_unsupported(message: Message, state: FSMContext, services: Services) -> None:
+    draft = await load_draft(state)
+    await message.answer(
+        _("Send text, a photo or an album."),
+        reply_markup=content_keyboard(
+            has_title=bool(draft.title), ai_available=services.generator.available
+        ),
+    )
+
+
+async def on_add_photo_not_photo(message: Message) -> None:
+    await message.answer(_("Send a photo, or several as an album."), reply_markup=back_cancel())

@@ -1,0 +1,89 @@
+"""The typed services container: everything a handler may depend on, built once per app.
+
+Handlers take `services: Services` as a parameter and call use cases on it; they never see a
+database session. Tests build one with `Services.build(...)` around their own fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from content.generator import ContentGenerator
+from platforms.credentials import SecretBox
+from services.accounts import AccountLinkers, AccountService
+from services.admin import AdminStatsService
+from services.clock import Clock
+from services.notify import Waker
+from services.posts import PostService
+from services.rules import ApprovalService, RuleService
+from services.targets import TargetService
+from services.users import UserService
+from storage.uow import Database
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    """The operator's settings the chat checks against (the same ones the workers use)."""
+
+    instagram_hashtag_limit: int = 30
+    admin_ids: frozenset[int] = frozenset()
+    # How long the new-post dialog waits for the rest of an album (Telegram sends each photo
+    # as its own message); tests shorten it.
+    album_wait_seconds: float = 0.6
+
+
+@dataclass
+class Services:
+    db: Database
+    clock: Clock
+    waker: Waker
+    generator: ContentGenerator
+    secrets: SecretBox
+    limits: ChatLimits
+    users: UserService
+    targets: TargetService
+    posts: PostService
+    rules: RuleService
+    approvals: ApprovalService
+    accounts: AccountService
+    linkers: AccountLinkers
+    admin: AdminStatsService
+    # The channel checks (TelegramChannelVerifier): bound to the Bot, so built by bot/.
+    channel_verifier: Any = None
+    worker_stats: Callable[[], list[Any]] = field(default=lambda: [])
+
+    @classmethod
+    def build(
+        cls,
+        db: Database,
+        *,
+        clock: Clock,
+        waker: Waker,
+        generator: ContentGenerator,
+        secrets: SecretBox,
+        linkers: AccountLinkers,
+        limits: ChatLimits | None = None,
+        channel_verifier: Any = None,
+        worker_stats: Callable[[], list[Any]] | None = None,
+    ) -> Services:
+        limits = limits or ChatLimits()
+        return cls(
+            db=db,
+            clock=clock,
+            waker=waker,
+            generator=generator,
+            secrets=secrets,
+            limits=limits,
+            users=UserService(db),
+            targets=TargetService(db),
+            posts=PostService(db, clock, waker, hashtag_limit=limits.instagram_hashtag_limit),
+            rules=RuleService(db, clock, waker),
+            approvals=ApprovalService(db, clock, waker),
+            accounts=AccountService(db, secrets),
+            linkers=linkers,
+            admin=AdminStatsService(db),
+            channel_verifier=channel_verifier,
+            worker_stats=worker_stats or (lambda: []),
+        )
