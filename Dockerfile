@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -7,6 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATABASE_URL=sqlite+aiosqlite:////app/data/curator.db \
     LOG_FILE=/app/logs/app.log \
+    DATA_DIR=/app/data \
+    HEALTH_HOST=0.0.0.0 \
     HEALTH_PORT=8080
 
 WORKDIR /app
@@ -15,6 +17,8 @@ RUN groupadd --system --gid 10001 curator \
     && useradd --system --uid 10001 --gid curator --home-dir /app --shell /usr/sbin/nologin curator
 
 COPY pyproject.toml README.md ./
+COPY requirements/base.lock ./requirements/base.lock
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
 COPY bot ./bot
 COPY handlers ./handlers
 COPY workers ./workers
@@ -24,7 +28,7 @@ COPY content ./content
 COPY services ./services
 COPY locales ./locales
 
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps . \
     && mkdir -p /app/data /app/logs \
     && chown -R curator:curator /app/data /app/logs
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.factory import App, create_app
+from bot.settings import Settings
 from services.clock import SystemClock
 from storage.db import create_engine, create_session_factory, upgrade_database
 from storage.models import PostStatus, ScheduledPost
@@ -60,6 +61,9 @@ async def running_bot(folder: Path, name: str) -> AsyncIterator[tuple[App, FakeT
         telegram_api_base=fake.base_url,
         scheduled_posts_interval=60,
         auto_posting_interval=60,
+        # The production fairness settings (the test suite's settings turn the throttle off).
+        throttle_rate=Settings.model_fields["throttle_rate"].default,
+        throttle_burst=Settings.model_fields["throttle_burst"].default,
     )
     app = create_app(settings, clock=SystemClock(), engine=engine)
     try:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.cards import bench_cards  # noqa: E402
 from bench.flood import bench_flood  # noqa: E402
 from bench.startup import bench_startup  # noqa: E402
 from platforms.base import PublisherRegistry, PublishRequest, PublishResult  # noqa: E402
@@ -423,6 +424,7 @@ SECTIONS = {
     "query": bench_due_query,
     "startup": bench_startup,
     "flood": bench_flood,
+    "cards": bench_cards,
 }
 
 

@@ -76,28 +76,31 @@ async def run_polling(settings: Settings) -> None:
     await ensure_schema(settings.database_url)
     app = create_app(settings)
     settle_start_up_objects()
-    await app.dispatcher.start_polling(app.bot, handle_signals=True, close_bot_session=True)
+    from bot.webhook import telegram_update_types
+
+    await app.dispatcher.start_polling(
+        app.bot,
+        handle_signals=True,
+        close_bot_session=True,
+        allowed_updates=telegram_update_types(app.dispatcher),
+    )
 
 
 async def run_webhook(settings: Settings) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
     from bot.factory import create_app
+    from bot.webhook import create_webhook_app, register_webhook, webhook_secret
     from storage.db import ensure_schema
 
     if not settings.webhook_url:
         raise SystemExit("WEBHOOK_URL is required in webhook mode")
+    secret = webhook_secret(settings)
     await ensure_schema(settings.database_url)
     app = create_app(settings)
     settle_start_up_objects()
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    web_app = web.Application()
-    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(
-        web_app, path="/webhook"
-    )
-    setup_application(web_app, app.dispatcher, bot=app.bot)
-    await app.bot.set_webhook(settings.webhook_url, secret_token=secret)
+    web_app = create_webhook_app(app.dispatcher, app.bot, secret)
+    await register_webhook(app.dispatcher, app.bot, settings.webhook_url, secret)
     runner = web.AppRunner(web_app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()

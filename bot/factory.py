@@ -29,6 +29,7 @@ from handlers.i18n import UserLanguageMiddleware, create_i18n
 from handlers.middlewares import (
     AccessMiddleware,
     ConcurrencyMiddleware,
+    PrivateChatsMiddleware,
     ThrottleMiddleware,
     UserMiddleware,
 )
@@ -162,8 +163,10 @@ def create_app(
     )
 
     dp = Dispatcher(storage=create_fsm_storage(settings, db))
-    # Order matters (see handlers/middlewares.py): drop a flood before it costs anything,
-    # cap the updates in flight, refuse strangers before storing them, then load the user.
+    # Order matters (see handlers/middlewares.py): private chats only, drop a flood before
+    # it costs anything, cap the updates in flight, refuse strangers before storing them,
+    # then load the user.
+    dp.update.outer_middleware(PrivateChatsMiddleware())
     dp.update.outer_middleware(ThrottleMiddleware(settings.throttle_rate, settings.throttle_burst))
     dp.update.outer_middleware(ConcurrencyMiddleware(settings.max_concurrent_updates))
     allowed = None
@@ -329,4 +332,9 @@ async def on_shutdown(app: App) -> None:
         app.workers.shutdown()
     if app.health_runner is not None:
         await app.health_runner.cleanup()
+    # The model's HTTP client closes with the loop still running (not at garbage collection,
+    # when the loop may be gone).
+    close_generator = getattr(app.generator, "close", None)
+    if close_generator is not None:
+        await close_generator()
     await app.engine.dispose()

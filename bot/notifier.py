@@ -18,12 +18,18 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.failures import failure_text
 from handlers.posts import decision_keyboard
 from handlers.render import snippet, target_label
 from handlers.rules import send_approval_draft
 from services.clock import Clock, SystemClock
 from services.rules import ApprovalService
-from storage.repositories import PostRepository, TargetRepository, UserRepository
+from storage.repositories import (
+    PostRepository,
+    RuleRepository,
+    TargetRepository,
+    UserRepository,
+)
 from storage.uow import Database
 
 log = logging.getLogger("notifications")
@@ -71,22 +77,28 @@ class TelegramNotifier:
             log.warning("could not notify user %s: %s", user_id, type(exc).__name__)
 
     async def _post_title(self, owner_id: int, post_id: int) -> str:
+        return (await self._post_title_and_code(owner_id, post_id))[0]
+
+    async def _post_title_and_code(self, owner_id: int, post_id: int) -> tuple[str, str | None]:
+        """The post as the owner knows it, and the code of what went wrong with it."""
         async with self.db.read() as session:
             found = await PostRepository(session).get_with_content_for_owner(owner_id, post_id)
         if found is None:
-            return f"#{post_id}"
-        _post, content, target = found
-        return f"#{post_id} → {target_label(target)}\n<i>{snippet(content)}</i>"
+            return f"#{post_id}", None
+        post, content, target = found
+        return f"#{post_id} → {target_label(target)}\n<i>{snippet(content)}</i>", post.error_code
 
     async def post_published(self, owner_id: int, post_id: int, url: str | None) -> None:
         return None  # success is visible in the channel and in /scheduled
 
     async def post_failed(self, owner_id: int, post_id: int, reason: str) -> None:
-        title = await self._post_title(owner_id, post_id)
+        """`reason` holds the English details (the worker logged them); the owner reads the
+        sentence of the post's error code, in their language."""
+        title, code = await self._post_title_and_code(owner_id, post_id)
         await self._send(
             owner_id,
             lambda: _("❌ Post {post} was not published.\nReason: {reason}").format(
-                post=title, reason=escape(reason)
+                post=title, reason=escape(failure_text(code))
             ),
             lambda: decision_keyboard(post_id),
         )
@@ -111,21 +123,27 @@ class TelegramNotifier:
         async with self.db.read() as session:
             target = await TargetRepository(session).get(target_id)
         title = target.title if target else f"#{target_id}"
+        code = target.error_code if target else None
         await self._send(
             owner_id,
             lambda: _("⚠️ I cannot publish to {title} any more: {reason}").format(
-                title=escape(title), reason=escape(reason)
+                title=escape(title), reason=escape(failure_text(code))
             ),
         )
         await self.admin_alert(f"Target {target_id} ({title}) of user {owner_id} fails: {reason}")
 
     async def rule_failed(self, owner_id: int, rule_id: int, error: str) -> None:
+        """`error` holds the English details (the worker logged them); the owner reads the
+        sentence of the rule's error code, in their language."""
+        async with self.db.read() as session:
+            rule = await RuleRepository(session).get_for_owner(owner_id, rule_id)
+        code = rule.error_code if rule is not None else None
         await self._send(
             owner_id,
             lambda: _(
                 "⚠️ Auto-posting rule #{id} could not create its post: {error}\n"
                 "It keeps its schedule and tries again next time."
-            ).format(id=rule_id, error=escape(error)),
+            ).format(id=rule_id, error=escape(failure_text(code))),
         )
 
     async def approval_requested(self, owner_id: int, rule_id: int, post_ids: list[int]) -> None:

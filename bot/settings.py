@@ -71,13 +71,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_file: Path | None = Path("logs/app.log")
-    health_host: str = "0.0.0.0"
+    # Loopback by default: the health and metrics server has no authentication. The Docker
+    # image sets 0.0.0.0 (the container's own network), published on 127.0.0.1 by compose.
+    health_host: str = "127.0.0.1"
     health_port: int = Field(default=8080, ge=0, le=65535)
     default_timezone: str = "UTC"
     default_language: str = "en"
     run_mode: str = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Files the bot keeps beside its database: the generated webhook secret.
+    data_dir: Path = Path("data")
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8081
 

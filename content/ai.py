@@ -23,6 +23,7 @@ from content.fitting import (
     fit_generated,
 )
 from content.generator import Brief, Generated, GenerationError
+from platforms.errors import ErrorCode
 
 if TYPE_CHECKING:
     import openai
@@ -81,7 +82,9 @@ def system_prompt(brief: Brief) -> str:
             f"end: at most {min(brief.hashtag_limit, 15)} hashtags. Keep it under "
             f"{INSTAGRAM_TARGET} characters."
         )
-    raise GenerationError(f"unknown platform {brief.platform!r}", transient=False)
+    raise GenerationError(
+        f"unknown platform {brief.platform!r}", transient=False, code=ErrorCode.AI_BAD_REQUEST
+    )
 
 
 def user_prompt(brief: Brief) -> str:
@@ -124,10 +127,9 @@ def finish_text(brief: Brief, raw: str) -> str:
     quoted = _QUOTES.match(text)
     if quoted and "\n\n" not in quoted.group(1):
         text = quoted.group(1).strip()
-    if brief.platform == "telegram":
-        text = markdown_to_html(text)
-    else:
-        text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
+    # Models write Markdown despite instructions. As HTML it becomes Telegram's formatting,
+    # and the plain platforms lose the asterisks but keep the links' addresses.
+    text = markdown_to_html(text)
     return fit_generated(
         brief.platform,
         _escape_stray_brackets(text),
@@ -151,36 +153,56 @@ def classify_error(exc: BaseException, secret: str | None = None) -> GenerationE
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
-        return GenerationError("the AI service did not answer in time", transient=True)
+        return GenerationError(
+            "the AI service did not answer in time", transient=True, code=ErrorCode.AI_UNAVAILABLE
+        )
     if isinstance(exc, openai.APIConnectionError):
-        return GenerationError("could not reach the AI service", transient=True)
+        return GenerationError(
+            "could not reach the AI service", transient=True, code=ErrorCode.AI_UNAVAILABLE
+        )
     if isinstance(exc, openai.APIResponseValidationError):
-        return GenerationError("the AI service sent a malformed answer", transient=True)
+        return GenerationError(
+            "the AI service sent a malformed answer", transient=True, code=ErrorCode.AI_UNAVAILABLE
+        )
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return GenerationError(
             f"the AI service refused the API key (HTTP {exc.status_code}); check OPENAI_API_KEY",
             transient=False,
+            code=ErrorCode.AI_BAD_KEY,
         )
     if isinstance(exc, openai.RateLimitError):
         if "quota" in _status_reason(exc).lower() or "insufficient_quota" in str(exc.body):
-            return GenerationError("the AI account has no quota left", transient=False)
-        return GenerationError("the AI service is rate limiting requests", transient=True)
+            return GenerationError(
+                "the AI account has no quota left", transient=False, code=ErrorCode.AI_QUOTA
+            )
+        return GenerationError(
+            "the AI service is rate limiting requests",
+            transient=True,
+            code=ErrorCode.AI_UNAVAILABLE,
+        )
     if isinstance(exc, openai.APIStatusError):
         reason = _status_reason(exc)
         if secret:
             reason = reason.replace(secret, "***")
         if exc.status_code >= 500 or exc.status_code in (408, 409):
             return GenerationError(
-                f"the AI service failed (HTTP {exc.status_code})", transient=True
+                f"the AI service failed (HTTP {exc.status_code})",
+                transient=True,
+                code=ErrorCode.AI_UNAVAILABLE,
             )
         detail = f": {reason}" if reason else ""
         return GenerationError(
             f"the AI service rejected the request (HTTP {exc.status_code}){detail}",
             transient=False,
+            code=ErrorCode.AI_BAD_REQUEST,
         )
     if isinstance(exc, ValueError):  # a body that is not JSON (json.JSONDecodeError)
-        return GenerationError("the AI service sent a malformed answer", transient=True)
-    return GenerationError(f"AI error: {type(exc).__name__}", transient=True)
+        return GenerationError(
+            "the AI service sent a malformed answer", transient=True, code=ErrorCode.AI_UNAVAILABLE
+        )
+    return GenerationError(
+        f"AI error: {type(exc).__name__}", transient=True, code=ErrorCode.AI_UNAVAILABLE
+    )
 
 
 class OpenAIGenerator:
@@ -226,7 +248,9 @@ class OpenAIGenerator:
 
     async def generate(self, brief: Brief) -> Generated:
         if not brief.description.strip():
-            raise GenerationError("the AI brief is empty", transient=False)
+            raise GenerationError(
+                "the AI brief is empty", transient=False, code=ErrorCode.AI_BAD_REQUEST
+            )
         messages: list[Any] = [
             {"role": "system", "content": system_prompt(brief)},
             {"role": "user", "content": user_prompt(brief)},
@@ -250,16 +274,28 @@ class OpenAIGenerator:
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         choices = getattr(response, "choices", None) or []
         if not choices:
-            raise GenerationError("the AI service sent an empty answer", transient=True)
+            raise GenerationError(
+                "the AI service sent an empty answer",
+                transient=True,
+                code=ErrorCode.AI_UNAVAILABLE,
+            )
         choice = choices[0]
         if getattr(choice, "finish_reason", None) == "content_filter":
-            raise GenerationError("the AI service refused this brief", transient=False)
+            raise GenerationError(
+                "the AI service refused this brief", transient=False, code=ErrorCode.AI_REFUSED
+            )
         raw = getattr(getattr(choice, "message", None), "content", None)
         if not isinstance(raw, str) or not raw.strip():
-            raise GenerationError("the AI service sent an empty answer", transient=True)
+            raise GenerationError(
+                "the AI service sent an empty answer",
+                transient=True,
+                code=ErrorCode.AI_UNAVAILABLE,
+            )
         text = finish_text(brief, raw)
         if not fit_for_platform(brief.platform, text, allow_thread=brief.allow_thread).ok:
-            raise GenerationError("the AI answer could not be fitted to the platform")
+            raise GenerationError(
+                "the AI answer could not be fitted to the platform", code=ErrorCode.AI_UNFIT
+            )
         log.info(
             "AI generated %d characters for %s (%d+%d tokens)",
             len(text),

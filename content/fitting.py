@@ -118,8 +118,29 @@ def fit_for_platform(
     raise ValueError(f"unknown platform {platform!r}")
 
 
+_LINK_RE = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
+
+
+def _link_as_text(match: re.Match[str]) -> str:
+    """A Telegram link on a plain-text platform: its words and, when they are not the
+    address itself, the address after them (a mention of a Telegram user keeps its words)."""
+    url = html.unescape(match.group(1))
+    label = match.group(2)
+    shown = visible_text(label).strip()
+    if not url.lower().startswith(("http://", "https://")) or shown == url:
+        return label
+    if not shown:
+        return html.escape(url, quote=False)
+    return f"{label} ({html.escape(url, quote=False)})"
+
+
+def html_to_plain(html_text: str) -> str:
+    """Telegram HTML as plain text for X and Instagram: no tags, no entities, links kept."""
+    return visible_text(_LINK_RE.sub(_link_as_text, html_text))
+
+
 def plain_text(title: str | None, html_text: str) -> str:
-    body = visible_text(html_text).strip()
+    body = html_to_plain(html_text).strip()
     if title:
         return f"{title}\n\n{body}" if body else title
     return body
@@ -140,7 +161,10 @@ def truncate_visible(html_text: str, limit: int) -> str:
 
 # The tags Telegram's HTML parse mode understands (the subset we let a model use), and the
 # common HTML a model writes instead, mapped onto them.
-TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
+TELEGRAM_TAGS = frozenset(
+    {"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler", "tg-emoji"}
+)
+_LANGUAGE_RE = re.compile(r"^language-[\w+#.-]{1,32}$")
 _TAG_ALIASES = {"strong": "b", "em": "i", "ins": "u", "strike": "s", "del": "s"}
 _BLOCK_BREAKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"})
 _SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
@@ -192,7 +216,29 @@ class _TelegramSanitizer(HTMLParser):
             elif self.out and not "".join(self.out[-2:]).endswith("\n"):
                 self._text("\n")
             return
+        values = dict(attrs)
+        if tag == "span" and values.get("class") == "tg-spoiler":
+            tag = "tg-spoiler"
         if tag not in TELEGRAM_TAGS:
+            if tag == "span":
+                self.open.append("")  # a span we drop keeps its text
+            return
+        if tag == "tg-emoji":
+            emoji_id = values.get("emoji-id") or ""
+            if not emoji_id.isdigit():
+                self.open.append("")  # an emoji we cannot show keeps its fallback text
+                return
+            self.out.append(f'<tg-emoji emoji-id="{emoji_id}">')
+            self.open.append(tag)
+            return
+        language = values.get("class") or ""
+        if tag == "code" and self.open[-1:] == ["pre"] and _LANGUAGE_RE.match(language):
+            self.out.append(f'<code class="{html.escape(language, quote=True)}">')
+            self.open.append(tag)
+            return
+        if tag == "blockquote" and "expandable" in values:
+            self.out.append("<blockquote expandable>")
+            self.open.append(tag)
             return
         if tag == "a":
             href = dict(attrs).get("href") or ""
@@ -212,15 +258,19 @@ class _TelegramSanitizer(HTMLParser):
         if tag in ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"):
             self._text("\n")
             return
-        dropped_link = tag == "a" and "" in self.open
-        if tag not in TELEGRAM_TAGS or (tag not in self.open and not dropped_link):
+        if tag == "span":
+            tag = "tg-spoiler" if "tg-spoiler" in self.open else ""
+        dropped = tag in ("a", "tg-emoji", "") and "" in self.open
+        if tag not in TELEGRAM_TAGS and not dropped:
+            return
+        if tag not in self.open and not dropped:
             return
         # Close everything opened after it, so the result stays well nested.
         while self.open:
             current = self.open.pop()
             if current:
                 self.out.append(f"</{current}>")
-            if current == tag or (tag == "a" and current == ""):
+            if current == tag or (dropped and current == ""):
                 break
 
     def handle_data(self, data: str) -> None:
@@ -418,7 +468,7 @@ def fit_generated(
     thread keeps the whole text: `fit_for_platform(..., allow_thread=True)` splits it)."""
     if platform == "telegram":
         return sanitize_telegram_html(text, TELEGRAM_TEXT_LIMIT)
-    plain = visible_text(sanitize_telegram_html(text)).strip()
+    plain = html_to_plain(sanitize_telegram_html(text)).strip()
     if platform == "x":
         return plain if allow_thread else truncate_x(plain)
     if platform == "instagram":

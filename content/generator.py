@@ -6,14 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from platforms.errors import ErrorCode
+
 
 class GenerationError(Exception):
-    """A failed generation; `transient` tells whether a later run may succeed."""
+    """A failed generation; `transient` tells whether a later run may succeed. `code` is what
+    the owner is told (translated by the interface); `reason` is the English detail for the
+    log and the rule's record."""
 
-    def __init__(self, reason: str, *, transient: bool = True) -> None:
+    def __init__(
+        self, reason: str, *, transient: bool = True, code: ErrorCode = ErrorCode.UNKNOWN
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,11 @@ class UnavailableGenerator:
     available = False
 
     async def generate(self, brief: Brief) -> Generated:
-        raise GenerationError("AI is not configured (set OPENAI_API_KEY)", transient=False)
+        raise GenerationError(
+            "AI is not configured (set OPENAI_API_KEY)",
+            transient=False,
+            code=ErrorCode.AI_NOT_CONFIGURED,
+        )
 
 
 def rule_text(content_config: dict[str, Any]) -> str | None:

@@ -10,18 +10,24 @@ from aiogram import Router
 
 def build_root_router() -> Router:
     from handlers import accounts, admin, common, compose, posts, rules, settings, targets
+    from handlers.dialogs import setup_chat_dialogs
 
     root = Router(name="root")
     # The errors router first: an update that failed anywhere below still gets an answer.
     root.include_router(common.build_errors_router())
-    root.include_router(common.build_router())
-    root.include_router(admin.build_router())
-    root.include_router(settings.build_router())
+    # The new-post dialog stays outside the dialogs' per-user isolation: an album's photos
+    # arrive as separate updates that must be handled side by side.
     root.include_router(compose.build_router())
-    root.include_router(posts.build_router())
-    root.include_router(targets.build_router())
-    root.include_router(accounts.build_router())
-    root.include_router(rules.build_router())
+    chat = Router(name="chat")
+    chat.include_router(common.build_router())
+    chat.include_router(admin.build_router())
+    chat.include_router(settings.build_router())
+    chat.include_router(posts.build_router())
+    chat.include_router(targets.build_router())
+    chat.include_router(accounts.build_router())
+    chat.include_router(rules.build_router())
     # The fallback must stay last: it answers whatever nobody else understood.
-    root.include_router(common.build_fallback_router())
+    chat.include_router(common.build_fallback_router())
+    setup_chat_dialogs(chat)
+    root.include_router(chat)
     return root

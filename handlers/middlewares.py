@@ -1,5 +1,7 @@
 """Outer middlewares, in the order they run for each update:
 
+0. `PrivateChatsMiddleware`: the bot talks to people in private chats only; anything from
+   groups and channels is ignored silently (no reply can leak into a public chat).
 1. `ThrottleMiddleware`: a user who sends more than the bot can fairly serve is told once to
    slow down; the excess is dropped before it costs a database query.
 2. `ConcurrencyMiddleware`: at most N updates are handled at once, so a crowd cannot starve
@@ -44,6 +46,14 @@ def _is_private(event: TelegramObject | None) -> bool:
     if isinstance(event, CallbackQuery):
         return event.message is None or event.message.chat.type == ChatType.PRIVATE
     return False
+
+
+class PrivateChatsMiddleware(BaseMiddleware):
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        inner = _inner(event)
+        if isinstance(inner, Message | CallbackQuery) and not _is_private(inner):
+            return None
+        return await handler(event, data)
 
 
 @dataclass

@@ -7,7 +7,9 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.text_decorations import HtmlDecoration
 
 from storage.models import Content, PostStatus, ScheduledPost, Target
 
@@ -98,3 +100,36 @@ def post_line(post: ScheduledPost, content: Content, target: Target, timezone: s
         target=target_label(target),
         snippet=snippet(content),
     )
+
+
+class _TelegramHtml(HtmlDecoration):
+    """aiogram's HTML of a message, fixed where Telegram reads it otherwise: a code block's
+    language is `class="language-…"` (aiogram writes a `language` attribute Telegram
+    ignores), and attribute values are escaped (a link with `"`, `&` or `<` broke the
+    markup)."""
+
+    def _tag(
+        self,
+        tag: str,
+        content: str,
+        *,
+        attrs: dict[str, str] | None = None,
+        flags: list[str] | None = None,
+    ) -> str:
+        quoted = {name: escape(value, quote=True) for name, value in (attrs or {}).items()}
+        return super()._tag(tag, content, attrs=quoted or None, flags=flags)
+
+    def pre_language(self, value: str, language: str) -> str:
+        code = self._tag(self.CODE_TAG, value, attrs={"class": f"language-{language}"})
+        return self._tag(self.PRE_TAG, code)
+
+
+_TELEGRAM_HTML = _TelegramHtml()
+
+
+def message_html(message: Message) -> str:
+    """The text (or caption) a person sent, as Telegram HTML with its formatting: use it
+    instead of `message.html_text`, which Telegram would read differently."""
+    text = message.text or message.caption or ""
+    entities = message.entities or message.caption_entities or []
+    return _TELEGRAM_HTML.unparse(text, entities)

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from platforms.errors import ErrorCode
+
 
 class ErrorClass(StrEnum):
     """How a failed publication should be treated (see DESIGN.md, "Outcome classes")."""
@@ -46,24 +48,31 @@ class PublishResult:
 
 
 class PublishError(Exception):
-    """A classified publication failure. `reason` is shown to the owner: never a secret."""
+    """A classified publication failure. `code` is what the owner is told (translated by the
+    interface); `reason` is the English detail for the log, the attempt record and admins:
+    never a secret."""
 
     def __init__(
         self,
         error_class: ErrorClass,
         reason: str,
         *,
+        code: ErrorCode = ErrorCode.UNKNOWN,
         retry_after: float | None = None,
         target_broken: bool = False,
     ) -> None:
         super().__init__(reason)
         self.error_class = error_class
         self.reason = reason
+        self.code = code
         self.retry_after = retry_after
         self.target_broken = target_broken
 
     def __repr__(self) -> str:
-        return f"PublishError({self.error_class}, {self.reason!r}, retry_after={self.retry_after})"
+        return (
+            f"PublishError({self.error_class}, {self.code}, {self.reason!r}, "
+            f"retry_after={self.retry_after})"
+        )
 
 
 @runtime_checkable

@@ -23,6 +23,7 @@ from typing import Any
 from content.cards import render_card_async
 from content.fitting import INSTAGRAM_CAPTION_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.errors import ErrorCode
 from platforms.quiet import INSTAGRAM_LOGGERS, drop_debug_records
 
 log = logging.getLogger("platforms.instagram")
@@ -264,57 +265,95 @@ def classify_instagram_error(exc: BaseException) -> PublishError:
     if isinstance(exc, PublishError):
         return exc
     if isinstance(exc, ig.ChallengeError | ig.CaptchaChallengeRequired):
-        return PublishError(ErrorClass.PERMANENT, RELINK_CHALLENGE, target_broken=True)
+        return PublishError(
+            ErrorClass.PERMANENT,
+            RELINK_CHALLENGE,
+            code=ErrorCode.CHALLENGE_REQUIRED,
+            target_broken=True,
+        )
     if isinstance(exc, ig.LoginRequired | ig.ClientLoginRequired | ig.ReloginAttemptExceeded):
-        return PublishError(ErrorClass.PERMANENT, RELINK_LOGGED_OUT, target_broken=True)
+        return PublishError(
+            ErrorClass.PERMANENT,
+            RELINK_LOGGED_OUT,
+            code=ErrorCode.INVALID_CREDENTIALS,
+            target_broken=True,
+        )
     if isinstance(exc, ig.AccountSuspended):
         return PublishError(
-            ErrorClass.PERMANENT, "Instagram suspended the account.", target_broken=True
+            ErrorClass.PERMANENT,
+            "Instagram suspended the account.",
+            code=ErrorCode.ACCOUNT_SUSPENDED,
+            target_broken=True,
         )
     if isinstance(exc, ig.FeedbackRequired):
         return PublishError(
             ErrorClass.TRANSIENT,
             "Instagram temporarily blocked this action (feedback required); trying again later.",
+            code=ErrorCode.RATE_LIMITED,
             retry_after=FEEDBACK_RETRY,
         )
     if isinstance(exc, ig.PleaseWaitFewMinutes):
         return PublishError(
             ErrorClass.TRANSIENT,
             "Instagram asked to wait a few minutes.",
+            code=ErrorCode.RATE_LIMITED,
             retry_after=PLEASE_WAIT_RETRY,
         )
     if isinstance(exc, ig.RateLimitError | ig.ClientThrottledError):
         return PublishError(
             ErrorClass.TRANSIENT,
             "Instagram rate limit reached (429).",
+            code=ErrorCode.RATE_LIMITED,
             retry_after=THROTTLED_RETRY,
         )
     if isinstance(exc, ig.PhotoConfigureError | ig.AlbumConfigureError):
-        return PublishError(ErrorClass.PERMANENT, "Instagram did not accept the post.")
+        return PublishError(
+            ErrorClass.PERMANENT, "Instagram did not accept the post.", code=ErrorCode.REJECTED
+        )
     if isinstance(exc, ig.PhotoNotUpload):
         # The picture itself did not upload; no post exists yet.
-        return PublishError(ErrorClass.TRANSIENT, "Uploading the picture to Instagram failed.")
+        return PublishError(
+            ErrorClass.TRANSIENT,
+            "Uploading the picture to Instagram failed.",
+            code=ErrorCode.NETWORK,
+        )
     if isinstance(exc, ig.ClientRequestTimeout):
         return PublishError(
-            ErrorClass.AMBIGUOUS, "No answer from Instagram after sending (timeout)"
+            ErrorClass.AMBIGUOUS,
+            "No answer from Instagram after sending (timeout)",
+            code=ErrorCode.TIMEOUT,
         )
     if isinstance(exc, ig.ClientConnectionError):
         text = str(exc).lower()
         if any(m in text for m in ("failed to establish", "name or service", "refused")):
-            return PublishError(ErrorClass.TRANSIENT, "Could not reach Instagram (network error)")
+            return PublishError(
+                ErrorClass.TRANSIENT,
+                "Could not reach Instagram (network error)",
+                code=ErrorCode.NETWORK,
+            )
         return PublishError(
-            ErrorClass.AMBIGUOUS, "The connection to Instagram broke after sending"
+            ErrorClass.AMBIGUOUS,
+            "The connection to Instagram broke after sending",
+            code=ErrorCode.TIMEOUT,
         )
     if isinstance(exc, ig.ClientError):
         status = getattr(exc, "code", None)
         if isinstance(status, int) and status >= 500:
-            return PublishError(ErrorClass.TRANSIENT, f"Instagram server error ({status})")
+            return PublishError(
+                ErrorClass.TRANSIENT,
+                f"Instagram server error ({status})",
+                code=ErrorCode.SERVER_ERROR,
+            )
         if isinstance(status, int) and 400 <= status < 500:
             return PublishError(
-                ErrorClass.PERMANENT, f"Instagram refused the post ({type(exc).__name__})."
+                ErrorClass.PERMANENT,
+                f"Instagram refused the post ({type(exc).__name__}).",
+                code=ErrorCode.REJECTED,
             )
     return PublishError(
-        ErrorClass.AMBIGUOUS, f"Unexpected error from Instagram: {type(exc).__name__}"
+        ErrorClass.AMBIGUOUS,
+        f"Unexpected error from Instagram: {type(exc).__name__}",
+        code=ErrorCode.UNKNOWN,
     )
 
 
@@ -368,6 +407,7 @@ class InstagramPublisher:
             raise PublishError(
                 ErrorClass.PERMANENT,
                 "The Instagram account is not linked any more. Link it again.",
+                code=ErrorCode.INVALID_CREDENTIALS,
                 target_broken=True,
             )
         photos = [m for m in request.media if m.kind == "photo"]
@@ -385,6 +425,7 @@ class InstagramPublisher:
                 f"The post does not fit Instagram ({problems}; caption {fit.length} of "
                 f"{INSTAGRAM_CAPTION_LIMIT} characters, at most {self._hashtag_limit} "
                 "hashtags).",
+                code=ErrorCode.MESSAGE_TOO_LONG,
             )
         caption = plain_text(request.title, request.text)
         images = await self._images(request, photos)
@@ -409,20 +450,28 @@ class InstagramPublisher:
             # Instagram has no text-only posts: the text goes on a card.
             return [await render_card_async(request.title, plain_text(None, request.text))]
         if request.load_media is None:
-            raise PublishError(ErrorClass.PERMANENT, "Pictures cannot be loaded for Instagram.")
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "Pictures cannot be loaded for Instagram.",
+                code=ErrorCode.BAD_MEDIA,
+            )
         images = []
         for photo in photos[:ALBUM_LIMIT]:
             try:
                 data = await request.load_media(photo)
             except Exception as exc:
                 raise PublishError(
-                    ErrorClass.TRANSIENT, f"Could not download the picture: {type(exc).__name__}"
+                    ErrorClass.TRANSIENT,
+                    f"Could not download the picture: {type(exc).__name__}",
+                    code=ErrorCode.NETWORK,
                 ) from None
             try:
                 images.append(await asyncio.to_thread(_as_jpeg, data))
             except (OSError, ValueError) as exc:  # Pillow cannot read it
                 raise PublishError(
-                    ErrorClass.PERMANENT, "A picture of the post is not an image Instagram takes."
+                    ErrorClass.PERMANENT,
+                    "A picture of the post is not an image Instagram takes.",
+                    code=ErrorCode.BAD_MEDIA,
                 ) from exc
         return images
 

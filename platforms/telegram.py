@@ -31,6 +31,7 @@ from aiogram.types import (
 from aiohttp import ClientConnectorError, ClientOSError
 
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.errors import ErrorCode
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -51,35 +52,58 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
         return PublishError(
             ErrorClass.TRANSIENT,
             f"Telegram asked to wait {exc.retry_after} s (flood control)",
+            code=ErrorCode.RATE_LIMITED,
             retry_after=float(exc.retry_after),
         )
     if isinstance(exc, TelegramForbiddenError):
+        lowered = exc.message.lower()
+        kicked = "kicked" in lowered or "not a member" in lowered
         return PublishError(
             ErrorClass.PERMANENT,
             f"Telegram refused: {exc.message}. Add the bot to the channel as an administrator "
             "with the right to post, then retry.",
+            code=ErrorCode.BOT_KICKED if kicked else ErrorCode.NO_POST_RIGHT,
             target_broken=True,
         )
     if isinstance(exc, TelegramUnauthorizedError):
-        return PublishError(ErrorClass.PERMANENT, "The bot token was revoked or is invalid.")
+        return PublishError(
+            ErrorClass.PERMANENT,
+            "The bot token was revoked or is invalid.",
+            code=ErrorCode.BOT_TOKEN_INVALID,
+        )
     if isinstance(exc, TelegramNotFound):
-        return PublishError(ErrorClass.PERMANENT, f"Telegram: {exc.message}", target_broken=True)
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"Telegram: {exc.message}",
+            code=ErrorCode.CHAT_NOT_FOUND,
+            target_broken=True,
+        )
     if isinstance(exc, TelegramBadRequest):
-        broken = "chat not found" in exc.message.lower()
+        code = bad_request_code(exc.message)
         return PublishError(
             ErrorClass.PERMANENT,
             f"Telegram rejected the post: {exc.message}",
-            target_broken=broken,
+            code=code,
+            target_broken=code == ErrorCode.CHAT_NOT_FOUND,
         )
     if isinstance(exc, TelegramServerError):
-        return PublishError(ErrorClass.TRANSIENT, f"Telegram server error: {exc.message}")
+        return PublishError(
+            ErrorClass.TRANSIENT,
+            f"Telegram server error: {exc.message}",
+            code=ErrorCode.SERVER_ERROR,
+        )
     if isinstance(exc, TelegramEntityTooLarge):
         # A subclass of TelegramNetworkError, but Telegram answered 413: nothing was posted.
-        return PublishError(ErrorClass.PERMANENT, f"Telegram rejected the post: {exc.message}")
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"Telegram rejected the post: {exc.message}",
+            code=ErrorCode.BAD_MEDIA,
+        )
     if isinstance(exc, TelegramMigrateToChat):
         return PublishError(
             ErrorClass.PERMANENT,
             f"The chat moved to {exc.migrate_to_chat_id}; link the channel again.",
+            code=ErrorCode.CHAT_MIGRATED,
             target_broken=True,
         )
     if isinstance(exc, TelegramNetworkError):
@@ -87,14 +111,24 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
         if isinstance(cause, ClientConnectorError) or (
             isinstance(cause, ClientOSError) and "connect" in str(cause).lower()
         ):
-            return PublishError(ErrorClass.TRANSIENT, "Could not reach Telegram (network error)")
+            return PublishError(
+                ErrorClass.TRANSIENT,
+                "Could not reach Telegram (network error)",
+                code=ErrorCode.NETWORK,
+            )
         # A timeout or a dropped connection after the request went out: Telegram may
         # have published it, so the post must not be sent again blindly.
         return PublishError(
-            ErrorClass.AMBIGUOUS, "No answer from Telegram after sending (timeout or disconnect)"
+            ErrorClass.AMBIGUOUS,
+            "No answer from Telegram after sending (timeout or disconnect)",
+            code=ErrorCode.TIMEOUT,
         )
     if isinstance(exc, asyncio.TimeoutError):
-        return PublishError(ErrorClass.AMBIGUOUS, "No answer from Telegram after sending")
+        return PublishError(
+            ErrorClass.AMBIGUOUS,
+            "No answer from Telegram after sending",
+            code=ErrorCode.TIMEOUT,
+        )
     if isinstance(exc, TelegramAPIError):
         # Telegram answered with a code aiogram has no class for: the post was not taken.
         # 429 without `retry_after` in its parameters still means "slow down".
@@ -104,10 +138,31 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
             return PublishError(
                 ErrorClass.TRANSIENT,
                 f"Telegram asked to slow down: {text}",
+                code=ErrorCode.RATE_LIMITED,
                 retry_after=float(match.group(1)) if match else None,
             )
-        return PublishError(ErrorClass.PERMANENT, f"Telegram rejected the post: {text}")
-    return PublishError(ErrorClass.AMBIGUOUS, f"Unexpected error: {type(exc).__name__}")
+        return PublishError(
+            ErrorClass.PERMANENT, f"Telegram rejected the post: {text}", code=ErrorCode.REJECTED
+        )
+    return PublishError(
+        ErrorClass.AMBIGUOUS, f"Unexpected error: {type(exc).__name__}", code=ErrorCode.UNKNOWN
+    )
+
+
+def bad_request_code(message: str) -> ErrorCode:
+    """The code of a Telegram 400, read from its description (Telegram has no other)."""
+    lowered = message.lower()
+    if "chat not found" in lowered:
+        return ErrorCode.CHAT_NOT_FOUND
+    if "parse entities" in lowered or "entities_too_long" in lowered:
+        return ErrorCode.BAD_HTML
+    if "too long" in lowered or "message_too_long" in lowered:
+        return ErrorCode.MESSAGE_TOO_LONG
+    if "not enough rights" in lowered or "administrator rights" in lowered:
+        return ErrorCode.NO_POST_RIGHT
+    if any(word in lowered for word in ("file", "photo", "media", "image")):
+        return ErrorCode.BAD_MEDIA
+    return ErrorCode.REJECTED
 
 
 def message_url(chat_username: str | None, chat_id: str, message_id: int) -> str | None:
@@ -207,6 +262,7 @@ class TelegramPublisher:
                 ErrorClass.PERMANENT,
                 "The bot is no longer an administrator allowed to post in this channel. "
                 "Give it back the right to post, then retry.",
+                code=ErrorCode.NO_POST_RIGHT,
                 target_broken=True,
             )
         self._rights_checked[chat_id] = time.monotonic()

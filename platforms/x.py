@@ -20,6 +20,7 @@ from yarl import URL
 
 from content.fitting import X_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.errors import ErrorCode
 from platforms.quiet import X_LOGGERS, drop_debug_records
 
 if TYPE_CHECKING:
@@ -259,13 +260,19 @@ def _network_error(exc: BaseException, *, sent: bool) -> PublishError:
     """A transport failure: before the request went out it is safe to retry; after, X may
     have published it (ambiguous)."""
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return PublishError(ErrorClass.TRANSIENT, "Could not reach X (network error)")
+        return PublishError(
+            ErrorClass.TRANSIENT, "Could not reach X (network error)", code=ErrorCode.NETWORK
+        )
     if not sent:
         return PublishError(
-            ErrorClass.TRANSIENT, f"Network error talking to X: {type(exc).__name__}"
+            ErrorClass.TRANSIENT,
+            f"Network error talking to X: {type(exc).__name__}",
+            code=ErrorCode.NETWORK,
         )
     return PublishError(
-        ErrorClass.AMBIGUOUS, "No answer from X after sending (timeout or disconnect)"
+        ErrorClass.AMBIGUOUS,
+        "No answer from X after sending (timeout or disconnect)",
+        code=ErrorCode.TIMEOUT,
     )
 
 
@@ -282,41 +289,63 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
         message = _api_message(exc)
         if "duplicate" in message.lower():
             return PublishError(
-                ErrorClass.PERMANENT, "X refused the post: it duplicates a recent post."
+                ErrorClass.PERMANENT,
+                "X refused the post: it duplicates a recent post.",
+                code=ErrorCode.DUPLICATE_CONTENT,
             )
-        return PublishError(ErrorClass.PERMANENT, f"X refused the post: {message or 'forbidden'}")
+        return PublishError(
+            ErrorClass.PERMANENT,
+            f"X refused the post: {message or 'forbidden'}",
+            code=ErrorCode.REJECTED,
+        )
     if isinstance(exc, tweepy.TwitterServerError):
         return _status_error(int(exc.response.status), now, None)
     if isinstance(exc, tweepy.HTTPException):
         return PublishError(
-            ErrorClass.PERMANENT, f"X rejected the post: {_api_message(exc) or 'bad request'}"
+            ErrorClass.PERMANENT,
+            f"X rejected the post: {_api_message(exc) or 'bad request'}",
+            code=ErrorCode.REJECTED,
         )
     if isinstance(exc, aiohttp.ClientResponseError):
         # An answer that is not X's JSON (a proxy's error page): judge by the status alone.
         return _status_error(exc.status, now, None)
     if isinstance(exc, aiohttp.ClientError | TimeoutError):
         return _network_error(exc, sent=sent)
-    return PublishError(ErrorClass.AMBIGUOUS, f"Unexpected error from X: {type(exc).__name__}")
+    return PublishError(
+        ErrorClass.AMBIGUOUS,
+        f"Unexpected error from X: {type(exc).__name__}",
+        code=ErrorCode.UNKNOWN,
+    )
 
 
 def _status_error(status: int, now: float, reset: int | None) -> PublishError:
     if status == 429:
         wait = _retry_after(reset, now)
         return PublishError(
-            ErrorClass.TRANSIENT, f"X rate limit reached; retry in {wait:.0f} s", retry_after=wait
+            ErrorClass.TRANSIENT,
+            f"X rate limit reached; retry in {wait:.0f} s",
+            code=ErrorCode.RATE_LIMITED,
+            retry_after=wait,
         )
     if status == 401:
         return PublishError(
             ErrorClass.PERMANENT,
             "X rejected the account's authorisation (revoked or expired). Link the X account "
             "again.",
+            code=ErrorCode.INVALID_CREDENTIALS,
             target_broken=True,
         )
     if status >= 500:
-        return PublishError(ErrorClass.TRANSIENT, f"X server error ({status})")
+        return PublishError(
+            ErrorClass.TRANSIENT, f"X server error ({status})", code=ErrorCode.SERVER_ERROR
+        )
     if 200 <= status < 300:
-        return PublishError(ErrorClass.AMBIGUOUS, "X answered with something unreadable")
-    return PublishError(ErrorClass.PERMANENT, f"X refused the request ({status})")
+        return PublishError(
+            ErrorClass.AMBIGUOUS, "X answered with something unreadable", code=ErrorCode.TIMEOUT
+        )
+    return PublishError(
+        ErrorClass.PERMANENT, f"X refused the request ({status})", code=ErrorCode.REJECTED
+    )
 
 
 def _image_type(data: bytes) -> str:
@@ -359,6 +388,7 @@ class XPublisher:
             raise PublishError(
                 ErrorClass.PERMANENT,
                 f"The post does not fit X ({problems}: {fit.length} of {X_LIMIT} characters).",
+                code=ErrorCode.MESSAGE_TOO_LONG,
             )
         if fit.parts:
             return list(fit.parts)
@@ -367,7 +397,9 @@ class XPublisher:
     async def publish(self, request: PublishRequest) -> PublishResult:
         if not self._key or not self._secret:
             raise PublishError(
-                ErrorClass.PERMANENT, "Publishing to X is not configured (X_CONSUMER_KEY)."
+                ErrorClass.PERMANENT,
+                "Publishing to X is not configured (X_CONSUMER_KEY).",
+                code=ErrorCode.NOT_CONFIGURED,
             )
         creds = request.credentials or {}
         token, token_secret = creds.get("access_token"), creds.get("access_token_secret")
@@ -375,6 +407,7 @@ class XPublisher:
             raise PublishError(
                 ErrorClass.PERMANENT,
                 "The X account is not linked any more. Link it again.",
+                code=ErrorCode.INVALID_CREDENTIALS,
                 target_broken=True,
             )
         photos = [m for m in request.media if m.kind == "photo"]
@@ -416,6 +449,7 @@ class XPublisher:
                         f"Only {len(posted)} of {len(parts)} posts of the thread were "
                         f"published ({self._url(creds, posted[0])}); the next one failed: "
                         f"{error.reason}",
+                        code=ErrorCode.PARTIAL_THREAD,
                     ) from None
                 raise error from None
             posted.append(str(answer["data"]["id"]))
@@ -438,14 +472,18 @@ class XPublisher:
         if not photos:
             return []
         if request.load_media is None:
-            raise PublishError(ErrorClass.PERMANENT, "Pictures cannot be loaded for X.")
+            raise PublishError(
+                ErrorClass.PERMANENT, "Pictures cannot be loaded for X.", code=ErrorCode.BAD_MEDIA
+            )
         ids = []
         for photo in photos[:MAX_PICTURES]:
             try:
                 data = await request.load_media(photo)
             except Exception as exc:
                 raise PublishError(
-                    ErrorClass.TRANSIENT, f"Could not download the picture: {type(exc).__name__}"
+                    ErrorClass.TRANSIENT,
+                    f"Could not download the picture: {type(exc).__name__}",
+                    code=ErrorCode.NETWORK,
                 ) from None
             ids.append(await self._upload(session, data, token, token_secret))
         return ids
@@ -469,15 +507,23 @@ class XPublisher:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             # Nothing is published before the post itself: every failure here is retryable.
             raise PublishError(
-                ErrorClass.TRANSIENT, f"Uploading the picture to X failed: {type(exc).__name__}"
+                ErrorClass.TRANSIENT,
+                f"Uploading the picture to X failed: {type(exc).__name__}",
+                code=ErrorCode.NETWORK,
             ) from None
         if 200 <= status < 300:
             data_part = (body or {}).get("data") or {}
             media_id = data_part.get("id") or data_part.get("media_id_string")
             if media_id:
                 return str(media_id)
-            raise PublishError(ErrorClass.TRANSIENT, "X did not return an id for the picture")
+            raise PublishError(
+                ErrorClass.TRANSIENT,
+                "X did not return an id for the picture",
+                code=ErrorCode.SERVER_ERROR,
+            )
         detail = str((body or {}).get("detail") or (body or {}).get("title") or status)[:200]
         if status in (401, 429) or status >= 500:
             raise _status_error(status, self._now(), int(reset) if reset else None)
-        raise PublishError(ErrorClass.PERMANENT, f"X refused the picture: {detail}")
+        raise PublishError(
+            ErrorClass.PERMANENT, f"X refused the picture: {detail}", code=ErrorCode.BAD_MEDIA
+        )

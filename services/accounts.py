@@ -3,6 +3,9 @@ update, and storing the resulting target with its credentials encrypted."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,8 @@ from platforms.x import XAccount, XAuthorizer
 from storage.models import Platform, Target
 from storage.repositories import CredentialRepository, TargetRepository
 from storage.uow import Database
+
+log = logging.getLogger("services")
 
 CREDENTIAL_KIND_X = "x_oauth1"
 CREDENTIAL_KIND_INSTAGRAM = "session"
@@ -34,6 +39,8 @@ class AccountLinkers:
     instagram_delay_range: tuple[float, float] | None = (1.0, 3.0)
     code_timeout: float = 600.0
     _instagram: dict[int, InstagramLogin] = field(default_factory=dict, init=False, repr=False)
+    # The tasks waiting for Instagram's answers (kept referenced until they finish).
+    _waiting: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Any) -> AccountLinkers:
@@ -68,14 +75,32 @@ class AccountLinkers:
             return None
         return login
 
+    def is_current_instagram(self, user_id: int, login: InstagramLogin) -> bool:
+        """Whether `login` is still the user's login (not cancelled or replaced)."""
+        return self._instagram.get(user_id) is login
+
     def drop_instagram(self, user_id: int) -> None:
         login = self._instagram.pop(user_id, None)
         if login is not None:
             login.cancel()
 
+    def run_in_background(self, waiting: Coroutine[Any, Any, None]) -> None:
+        """Runs `waiting` (it awaits an Instagram login's answer) without holding up the
+        update that started it."""
+        task = asyncio.create_task(waiting)
+        self._waiting.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._waiting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an Instagram login could not be completed", exc_info=task.exception())
+
     def close(self) -> None:
         for user_id in list(self._instagram):
             self.drop_instagram(user_id)
+        for task in list(self._waiting):
+            task.cancel()
 
 
 class AccountService:

@@ -6,6 +6,7 @@ only then call `make_rule_posts` (a model call takes seconds)."""
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from content.fitting import fit_for_platform, visible_text
 from content.generator import Brief, ContentGenerator, Generated, GenerationError
 from content.similarity import DEFAULT_THRESHOLD, most_similar
+from platforms.errors import ErrorCode
 from services.schedule import Schedule
 from storage.models import AutoPostingRule, Target, TargetStatus
 from storage.rule_config import ContentConfig, content_config_of
@@ -112,7 +114,11 @@ async def make_rule_posts(
             continue
         brief = brief_for(content, platform, language)
         if not brief.description:
-            raise GenerationError("the rule has neither text nor an AI brief", transient=False)
+            raise GenerationError(
+                "the rule has neither text nor an AI brief",
+                transient=False,
+                code=ErrorCode.NO_CONTENT,
+            )
         generated = await generator.generate(brief)
         score, match = most_similar(generated.text, recent)
         if match is not None and score >= threshold:
@@ -133,6 +139,16 @@ async def make_rule_posts(
             generated = spent
         texts.append(PlatformText(platform, generated))
     return RuleOutput(tuple(texts))
+
+
+def stored_text(item: PlatformText, config: ContentLike) -> str:
+    """The text a content keeps: Telegram HTML whatever its platform, as a fixed text and a
+    post written in /new are. The AI writes plain text for X and Instagram: it is escaped,
+    so that `a < b && c > d` reaches them as written instead of being read as markup."""
+    text = item.generated.text
+    if item.platform == "telegram" or content_config_of(config).fixed_text is not None:
+        return text
+    return html.escape(text, quote=False)
 
 
 def check_fits(output: RuleOutput, config: ContentLike) -> list[str]:

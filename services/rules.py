@@ -27,7 +27,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from content.fitting import fit_for_platform, visible_text
+from content.fitting import fit_for_platform
 from content.generator import ContentGenerator, GenerationError
 from services.clock import Clock
 from services.notify import NullWaker, Waker
@@ -42,6 +42,7 @@ from services.rule_posts import (
     month_start,
     rule_platforms,
     rule_schedule,
+    stored_text,
     usable_targets,
 )
 from services.schedule import (
@@ -449,8 +450,8 @@ class ApprovalService:
         """The owner's own version of the draft; it still awaits approval."""
         async with self.db.write() as session:
             found = await _waiting_draft(session, owner_id, content_id)
-            if found.posts and all(t.platform != "telegram" for _p, t in found.posts):
-                text = visible_text(text).strip()  # X and Instagram take plain text
+            # Kept as Telegram HTML whatever the platform, as every content's text is: X and
+            # Instagram read it as plain text (links kept) when they publish it.
             problems = [
                 t.platform
                 for _p, t in found.posts
@@ -474,6 +475,7 @@ class ApprovalService:
             generator, seen.config, [seen.platform], seen.language, seen.recent
         )
         new = output.texts[0].generated
+        new_text = stored_text(output.texts[0], seen.config)
         async with self.db.write() as session:
             found = await _waiting_draft(session, owner_id, content_id)
             content = found.content
@@ -486,7 +488,7 @@ class ApprovalService:
             await RuleRunRepository(session).update_content_for_owner(
                 owner_id,
                 content_id,
-                text=new.text,
+                text=new_text,
                 title=new.title,
                 prompt_tokens=content.prompt_tokens + new.prompt_tokens,
                 completion_tokens=content.completion_tokens + new.completion_tokens,
@@ -537,6 +539,7 @@ __all__ = [
     "month_start",
     "rule_platforms",
     "rule_schedule",
+    "stored_text",
     "usable_targets",
     "validate_draft",
 ]

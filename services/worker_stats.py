@@ -51,5 +51,7 @@ class WorkerStats:
             "failed_runs": self.failed_runs,
             "consecutive_failures": self.consecutive_failures,
             "last_duration_seconds": self.last_duration,
-            "last_error": self.last_error,
+            # The class only: exception text may carry URLs, ids or a platform's answer, and
+            # this endpoint is for monitoring (the log and the admins' alert have the rest).
+            "last_error": self.last_error.split(":", 1)[0] if self.last_error else None,
         }

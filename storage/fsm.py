@@ -36,7 +36,16 @@ class DatabaseFsmStorage(BaseStorage):
         return self.key_builder.build(key)
 
     async def _upsert(self, key: str, **values: Any) -> None:
-        """Writes `values` (state or data) first; then drops the row if nothing is left."""
+        """Writes `values` (state or data) first; then drops the row if nothing is left.
+
+        Clearing a key that has no row costs one read and no write: aiogram_dialog saves an
+        empty dialog stack after every update, and on SQLite a write takes the process's
+        one writer turn."""
+        if all(not value for value in values.values()):
+            async with self.db.read() as session:
+                exists = await session.scalar(select(FsmRecord.key).where(FsmRecord.key == key))
+            if exists is None:
+                return
         statement = self._insert(FsmRecord).values(
             key=key, state=values.get("state"), data=values.get("data", {}), updated_at=utcnow()
         )

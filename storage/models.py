@@ -141,6 +141,9 @@ class Target(Base):
     handle: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default=TargetStatus.ACTIVE)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What went wrong, as a code the interface translates (platforms.errors.ErrorCode);
+    # `last_error` keeps the English details. NULL on rows older than codes (migration 0003).
+    error_code: Mapped[str | None] = mapped_column(String(32))
     hourly_cap: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -208,6 +211,7 @@ class ScheduledPost(Base):
     status: Mapped[str] = mapped_column(String(24), default=PostStatus.SCHEDULED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))  # see Target.error_code
     external_id: Mapped[str | None] = mapped_column(String(128))
     external_url: Mapped[str | None] = mapped_column(String(512))
     rule_id: Mapped[int | None] = mapped_column(
@@ -236,6 +240,7 @@ class PublishAttempt(Base):
     finished_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))
     worker_id: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -279,6 +284,7 @@ class AutoPostingRule(Base):
     success_count: Mapped[int] = mapped_column(Integer, default=0)
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))  # see Target.error_code
     last_executed_at: Mapped[datetime | None]
     # A transient generation failure re-arms the rule for a retry of the same execution:
     # the scheduled moment being retried and how many retries it had (migration 0002_ai).

@@ -30,6 +30,12 @@ from storage.rule_config import (
     quiet_hours_of,
 )
 
+# Error codes the storage layer writes itself (values of platforms.errors.ErrorCode, which this
+# layer may not import; tests/ux/test_error_codes.py checks they stay in step).
+ERROR_TARGET_UNLINKED = "target_unlinked"
+ERROR_PROCESS_STOPPED = "process_stopped"
+ERROR_MISSED = "missed"
+
 # Statuses a post can still be cancelled or rescheduled from.
 OPEN_STATUSES = (
     PostStatus.DRAFT,
@@ -162,6 +168,7 @@ class TargetRepository:
         else:
             target.title, target.handle = title, handle
             target.status, target.last_error = TargetStatus.ACTIVE, None
+            target.error_code = None
         await self.session.flush()
         return target
 
@@ -178,19 +185,23 @@ class TargetRepository:
                     [PostStatus.SCHEDULED, PostStatus.AWAITING_APPROVAL, PostStatus.DRAFT]
                 ),
             )
-            .values(status=PostStatus.CANCELLED, last_error="target unlinked")
+            .values(
+                status=PostStatus.CANCELLED,
+                last_error="target unlinked",
+                error_code=ERROR_TARGET_UNLINKED,
+            )
         )
         await self.session.execute(delete(Credential).where(Credential.target_id == target_id))
         await self.session.delete(target)
         await self.session.flush()
         return True
 
-    async def mark_broken(self, target_id: int, reason: str) -> bool:
+    async def mark_broken(self, target_id: int, reason: str, code: str | None = None) -> bool:
         """Returns True when the target was healthy before (so the owner is told once)."""
         result = await self.session.execute(
             update(Target)
             .where(Target.id == target_id, Target.status != TargetStatus.BROKEN)
-            .values(status=TargetStatus.BROKEN, last_error=reason)
+            .values(status=TargetStatus.BROKEN, last_error=reason, error_code=code)
         )
         return bool(getattr(result, "rowcount", 0))
 
@@ -198,7 +209,7 @@ class TargetRepository:
         await self.session.execute(
             update(Target)
             .where(Target.id == target_id, Target.status == TargetStatus.BROKEN)
-            .values(status=TargetStatus.ACTIVE, last_error=None)
+            .values(status=TargetStatus.ACTIVE, last_error=None, error_code=None)
         )
 
 
@@ -411,6 +422,7 @@ class PostRepository:
                 due_at=when,
                 attempts=0,
                 last_error=None,
+                error_code=None,
             )
         )
         return bool(getattr(result, "rowcount", 0))
@@ -537,6 +549,7 @@ class PostRepository:
                 "external_url": url,
                 "published_at": now,
                 "last_error": None,
+                "error_code": None,
             },
             attempt,
         )
@@ -566,6 +579,7 @@ class PostRepository:
                     {f[0]: literal(f[3], stamp) for f in finishes}, value=ScheduledPost.id
                 ),
                 last_error=None,
+                error_code=None,
                 lease_owner=None,
                 lease_until=None,
             )
@@ -583,28 +597,40 @@ class PostRepository:
         error: str | None,
         attempt: PublishAttempt | None,
         refund_attempt: bool = False,
+        code: str | None = None,
     ) -> bool:
         values: dict[str, Any] = {"status": PostStatus.SCHEDULED, "due_at": due_at}
         if error is not None:
             values["last_error"] = error
+            values["error_code"] = code
         if refund_attempt:
             # A rate-limit deferral was no attempt at all.
             values["attempts"] = ScheduledPost.attempts - 1
         return await self._finish(post_id, worker_id, values, attempt)
 
     async def finish_failed(
-        self, post_id: int, worker_id: str, *, error: str, attempt: PublishAttempt
+        self,
+        post_id: int,
+        worker_id: str,
+        *,
+        error: str,
+        attempt: PublishAttempt,
+        code: str | None = None,
     ) -> bool:
-        return await self._finish(
-            post_id, worker_id, {"status": PostStatus.FAILED, "last_error": error}, attempt
-        )
+        values = {"status": PostStatus.FAILED, "last_error": error, "error_code": code}
+        return await self._finish(post_id, worker_id, values, attempt)
 
     async def finish_unknown(
-        self, post_id: int, worker_id: str, *, error: str, attempt: PublishAttempt
+        self,
+        post_id: int,
+        worker_id: str,
+        *,
+        error: str,
+        attempt: PublishAttempt,
+        code: str | None = None,
     ) -> bool:
-        return await self._finish(
-            post_id, worker_id, {"status": PostStatus.UNKNOWN, "last_error": error}, attempt
-        )
+        values = {"status": PostStatus.UNKNOWN, "last_error": error, "error_code": code}
+        return await self._finish(post_id, worker_id, values, attempt)
 
     async def expire_leases(self, now: datetime) -> list[int]:
         """Posts stuck in `publishing` past their lease: the process that held them died
@@ -620,6 +646,7 @@ class PostRepository:
                 lease_owner=None,
                 lease_until=None,
                 last_error="the publishing process stopped before it got an answer",
+                error_code=ERROR_PROCESS_STOPPED,
             )
             .returning(ScheduledPost.id)
             .execution_options(synchronize_session=False)
@@ -639,7 +666,11 @@ class PostRepository:
                 ScheduledPost.due_at == ScheduledPost.scheduled_time,
                 _target_not_paused(),
             )
-            .values(status=PostStatus.MISSED, last_error="the bot was not running at that time")
+            .values(
+                status=PostStatus.MISSED,
+                last_error="the bot was not running at that time",
+                error_code=ERROR_MISSED,
+            )
             .returning(ScheduledPost.id)
             .execution_options(synchronize_session=False)
         )
@@ -722,6 +753,7 @@ class PostRepository:
                 external_url=url,
                 published_at=now,
                 last_error=None,
+                error_code=None,
             )
             .execution_options(synchronize_session=False)
         )
@@ -901,15 +933,21 @@ class RuleRepository:
         await self.session.execute(
             update(AutoPostingRule)
             .where(AutoPostingRule.id == rule_id)
-            .values(success_count=AutoPostingRule.success_count + 1, last_error=None)
+            .values(
+                success_count=AutoPostingRule.success_count + 1, last_error=None, error_code=None
+            )
             .execution_options(synchronize_session=False)
         )
 
-    async def record_failure(self, rule_id: int, error: str) -> None:
+    async def record_failure(self, rule_id: int, error: str, code: str | None = None) -> None:
         await self.session.execute(
             update(AutoPostingRule)
             .where(AutoPostingRule.id == rule_id)
-            .values(failure_count=AutoPostingRule.failure_count + 1, last_error=error[:2000])
+            .values(
+                failure_count=AutoPostingRule.failure_count + 1,
+                last_error=error[:2000],
+                error_code=code,
+            )
             .execution_options(synchronize_session=False)
         )
 

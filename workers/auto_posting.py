@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.generator import ContentGenerator, GenerationError, UnavailableGenerator
+from platforms.errors import ErrorCode
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, NullWaker, OwnerNotifier, Waker
 from services.rules import (
@@ -53,6 +54,7 @@ from services.rules import (
     month_start,
     rule_platforms,
     rule_schedule,
+    stored_text,
     usable_targets,
 )
 from services.schedule import ScheduleError, next_run, quiet_hours_end
@@ -140,7 +142,7 @@ class AutoPostingWorker:
                 log.exception("Правило %d: ошибка выполнения", rule_id)
                 async with self.db.write() as session:
                     await RuleRepository(session).record_failure(
-                        rule_id, f"internal error: {type(exc).__name__}"
+                        rule_id, f"internal error: {type(exc).__name__}", ErrorCode.INTERNAL
                     )
         return report
 
@@ -210,7 +212,7 @@ class AutoPostingWorker:
             )
             return
         if claimed.schedule_error:
-            await self._fail(rule, claimed.schedule_error, report)
+            await self._fail(rule, claimed.schedule_error, report, code=ErrorCode.BAD_SCHEDULE)
             return
         log.info("Выполнение правила %d '%s'", rule.id, rule.name)
         context = await self._read_context(rule, now)
@@ -223,11 +225,13 @@ class AutoPostingWorker:
         if budget and used is not None and used >= budget:
             reason = f"{BUDGET_ERROR} ({used} of {budget} tokens)"
             told = (rule.last_error or "").startswith(BUDGET_ERROR)
-            await self._fail(rule, reason, report, notify=not told)
+            await self._fail(rule, reason, report, notify=not told, code=ErrorCode.AI_BUDGET)
             return
         targets = usable_targets(rule)
         if not targets:
-            await self._fail(rule, "the rule has no usable targets", report)
+            await self._fail(
+                rule, "the rule has no usable targets", report, code=ErrorCode.NO_TARGETS
+            )
             return
         try:
             # The model call: seconds long, so no unit is open here.
@@ -244,7 +248,10 @@ class AutoPostingWorker:
         unfit = check_fits(output, rule.content_config or {})
         if unfit:
             await self._fail(
-                rule, f"the text does not fit {', '.join(unfit)} even after fitting", report
+                rule,
+                f"the text does not fit {', '.join(unfit)} even after fitting",
+                report,
+                code=ErrorCode.AI_UNFIT,
             )
             return
         await self._save(claimed, output, targets, now, report)
@@ -308,7 +315,7 @@ class AutoPostingWorker:
                     variants.update(flag="near_duplicate", similarity=round(item.similarity, 3))
                 content = await contents.create(
                     rule.owner_id,
-                    item.generated.text,
+                    stored_text(item, config),
                     title=item.generated.title,
                     source="rule",
                     prompt=config.topic or None,
@@ -342,6 +349,7 @@ class AutoPostingWorker:
                     rule.id,
                     f"the new {flagged.platform} text repeats a recent post "
                     f"({flagged.similarity:.0%} similar) even after regenerating; not published",
+                    ErrorCode.AI_REPEAT,
                 )
             else:
                 await rules.record_success(rule.id)
@@ -386,7 +394,7 @@ class AutoPostingWorker:
             and (claimed.new_next is None or retry_at < claimed.new_next)
         )
         async with self.db.write() as session:
-            await RuleRepository(session).record_failure(rule.id, error.reason)
+            await RuleRepository(session).record_failure(rule.id, error.reason, error.code.value)
             runs = RuleRunRepository(session)
             armed = retry and await runs.arm_retry(
                 rule.id, claimed.new_next, retry_at, claimed.slot, attempt
@@ -412,10 +420,16 @@ class AutoPostingWorker:
             await self._safe(self.notifier.rule_failed(rule.owner_id, rule.id, error.reason))
 
     async def _fail(
-        self, rule: AutoPostingRule, reason: str, report: RuleRunReport, *, notify: bool = True
+        self,
+        rule: AutoPostingRule,
+        reason: str,
+        report: RuleRunReport,
+        *,
+        code: ErrorCode,
+        notify: bool = True,
     ) -> None:
         async with self.db.write() as session:
-            await RuleRepository(session).record_failure(rule.id, reason)
+            await RuleRepository(session).record_failure(rule.id, reason, code.value)
             await RuleRunRepository(session).clear_retry(rule.id)
         report.failed += 1
         metrics.RULES_EXECUTED.labels("failure").inc()

@@ -33,6 +33,7 @@ from platforms.base import (
     PublishResult,
 )
 from platforms.credentials import SecretBox, SecretsUnavailableError
+from platforms.errors import ErrorCode
 from services.clock import Clock, SystemClock
 from services.notify import NullNotifier, OwnerNotifier
 from storage.models import Content, PublishAttempt, ScheduledPost, Target, TargetStatus
@@ -270,7 +271,9 @@ class ScheduledPostsWorker:
             publisher = self.publishers.get(post.platform)
             if publisher is None:
                 raise PublishError(
-                    ErrorClass.PERMANENT, f"Publishing to {post.platform} is not configured"
+                    ErrorClass.PERMANENT,
+                    f"Publishing to {post.platform} is not configured",
+                    code=ErrorCode.NOT_CONFIGURED,
                 )
             try:
                 result = await publisher.publish(request)
@@ -284,7 +287,11 @@ class ScheduledPostsWorker:
             await self._on_error(
                 post,
                 target,
-                PublishError(ErrorClass.AMBIGUOUS, f"unexpected error: {type(exc).__name__}"),
+                PublishError(
+                    ErrorClass.AMBIGUOUS,
+                    f"unexpected error: {type(exc).__name__}",
+                    code=ErrorCode.UNKNOWN,
+                ),
                 started,
                 report,
             )
@@ -345,12 +352,15 @@ class ScheduledPostsWorker:
                 raise PublishError(
                     ErrorClass.PERMANENT,
                     "The account is not linked any more. Link it again.",
+                    code=ErrorCode.INVALID_CREDENTIALS,
                     target_broken=True,
                 )
             try:
                 credentials = self.secrets.decrypt(stored[1])
             except SecretsUnavailableError as exc:
-                raise PublishError(ErrorClass.PERMANENT, str(exc)) from exc
+                raise PublishError(
+                    ErrorClass.PERMANENT, str(exc), code=ErrorCode.NOT_CONFIGURED
+                ) from exc
         media = tuple(
             MediaItem(
                 kind=str(m.get("kind", "photo")),
@@ -430,6 +440,7 @@ class ScheduledPostsWorker:
             finished_at=now,
             outcome=error.error_class.value,
             error=error.reason[:2000],
+            error_code=error.code.value,
             worker_id=self.worker_id,
         )
         reason = error.reason
@@ -452,18 +463,21 @@ class ScheduledPostsWorker:
                     due_at=now + timedelta(seconds=delay),
                     error=reason,
                     attempt=attempt,
+                    code=error.code.value,
                 )
             elif outcome == "unknown":
                 done = await repo.finish_unknown(
-                    post.id, self.worker_id, error=reason, attempt=attempt
+                    post.id, self.worker_id, error=reason, attempt=attempt, code=error.code.value
                 )
             else:
                 done = await repo.finish_failed(
-                    post.id, self.worker_id, error=reason, attempt=attempt
+                    post.id, self.worker_id, error=reason, attempt=attempt, code=error.code.value
                 )
             broken = False
             if error.target_broken:
-                broken = await TargetRepository(session).mark_broken(target.id, error.reason)
+                broken = await TargetRepository(session).mark_broken(
+                    target.id, error.reason, error.code.value
+                )
             return done, broken
 
         done, broken_first = await self._commits.run(write)

@@ -1,36 +1,28 @@
-"""Linking X (OAuth PIN) and Instagram (password, then a code if Instagram asks) accounts.
+"""Linking where posts go: a Telegram channel (both rights checked on Telegram), an X account
+(OAuth PIN) and an Instagram account (password, then a code if Instagram asks), each an
+aiogram_dialog Dialog.
 
 Public API for other features:
-- `build_router()`: the dialogs' routes.
-- `link_buttons(kb)`: the three "➕ Link …" buttons (channel, X, Instagram), for the targets
-  list and the new post's target picker; the channel button's press is handled by the
-  targets feature (`AccountCb`, platform "telegram").
-- the linking draft shared by the three dialogs (`LinkingDraft`, `begin_linking`,
-  `finish_linking`, `leave_linking`, `reopen_target_picker`): one copy of "go back to the
-  new post's target picker after linking".
+- `build_router()`: the dialogs and the handlers that start them (/link, /link_x,
+  /link_instagram, the "➕ Link …" buttons).
+- `link_buttons(kb)`: the three "➕ Link …" buttons, for the targets list and the new
+  post's target picker. Pressed in the picker, linking returns there afterwards with the
+  new target chosen (or without, when cancelled).
+- `LinkChannel.waiting`, `LinkX.pin`, `LinkInstagram.username`: the dialogs' first states.
+  Another dialog may start one as a subdialog (`Start(..., state=LinkX.pin)`); its
+  `on_process_result` gets the linked target's id, or None when nothing was linked.
 """
 
 from handlers.accounts.callbacks import AccountCb
-from handlers.accounts.dialog import (
-    LinkingDraft,
-    begin_linking,
-    finish_linking,
-    leave_linking,
-    reopen_target_picker,
-)
 from handlers.accounts.keyboards import link_buttons
 from handlers.accounts.router import build_router
-from handlers.accounts.states import LinkInstagram, LinkX
+from handlers.accounts.states import LinkChannel, LinkInstagram, LinkX
 
 __all__ = [
     "AccountCb",
+    "LinkChannel",
     "LinkInstagram",
     "LinkX",
-    "LinkingDraft",
-    "begin_linking",
     "build_router",
-    "finish_linking",
-    "leave_linking",
     "link_buttons",
-    "reopen_target_picker",
 ]

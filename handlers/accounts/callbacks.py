@@ -1,5 +1,7 @@
-"""The linking dialogs' buttons. Every field is bounded: forged data does not unpack and the
-press is answered by the fallback ("This button is no longer active")."""
+"""The entry buttons of the linking dialogs (shown by the targets list and the new post's
+target picker). Every field is bounded: forged data does not unpack and the press is answered
+by the fallback ("This button is no longer active"). The dialogs' own buttons are
+aiogram_dialog widgets."""
 
 from __future__ import annotations
 
@@ -9,5 +11,5 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class AccountCb(CallbackData, prefix="acct"):
-    action: Literal["link", "cancel"]
-    platform: Literal["", "telegram", "x", "instagram"] = ""
+    action: Literal["link"]
+    platform: Literal["telegram", "x", "instagram"]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -22,9 +21,3 @@ def link_buttons(kb: InlineKeyboardBuilder) -> None:
         text=_("➕ Link Instagram account"),
         callback_data=AccountCb(action="link", platform="instagram"),
     )
-
-
-def cancel_keyboard() -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✖️ Cancel"), callback_data=AccountCb(action="cancel"))
-    return kb.as_markup()

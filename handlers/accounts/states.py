@@ -1,20 +1,23 @@
-"""The X and Instagram linking steps. The class names are part of the stored FSM state
-("LinkX:pin"): renaming one strands users who are in the middle of it."""
+"""The three linking dialogs' states. The class names are part of the stored dialog context
+("LinkX:pin"): renaming one strands users who are in the middle of it.
+
+The first state of each (`LinkChannel.waiting`, `LinkX.pin`, `LinkInstagram.username`) is
+public: another dialog may `Start` it as a subdialog and gets the linked target's id (or
+None) back in its `on_process_result`."""
 
 from aiogram.fsm.state import State, StatesGroup
+
+
+class LinkChannel(StatesGroup):
+    waiting = State()  # a forwarded post or the channel's @username
 
 
 class LinkX(StatesGroup):
     pin = State()
 
 
-# Commands are not answers: a command sent in the middle of linking (/link_instagram while
-# X waits for its PIN, /rules, /help) goes to its own handler instead of being read as a PIN,
-# a username or a code. The password step takes anything: a password may start with "/".
-
-
 class LinkInstagram(StatesGroup):
     username = State()
     password = State()
+    # Instagram is answering (what the user sends now is not a code), or asks for a code.
     code = State()
-    logging_in = State()  # Instagram is answering; what the user sends now is not a code

@@ -1,8 +1,14 @@
-"""What the X and Instagram linking dialogs say besides their one-off prompts."""
+"""What the linking dialogs say in plain messages (the windows' own texts are `translated`
+widgets next to their windows)."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram.utils.i18n import gettext as _
+
+from platforms.telegram import LinkProblem
+from storage.models import Platform, Target
 
 
 def no_secrets_text() -> str:
@@ -12,12 +18,34 @@ def no_secrets_text() -> str:
     )
 
 
+def x_not_configured_text() -> str:
+    return _(
+        "X is not configured on this bot. Its owner needs an X developer app and must "
+        "set X_CONSUMER_KEY and X_CONSUMER_SECRET, then restart the bot."
+    )
+
+
 def x_unreachable_text() -> str:
     return _("I could not reach X just now. Please try again in a minute.")
 
 
+def x_expired_text() -> str:
+    return _("This linking attempt expired. Start again with /link_x.")
+
+
 def instagram_expired_text() -> str:
     return _("This login attempt expired. Start again with /link_instagram.")
+
+
+def linked_text(target: Target, name: str) -> str:
+    """`name` is the target's escaped display name (handlers.render.target_name)."""
+    if target.platform == Platform.X:
+        return _("✅ X account {title} is linked. I will publish there.").format(title=name)
+    if target.platform == Platform.INSTAGRAM:
+        return _("✅ Instagram account {title} is linked. I will publish there.").format(
+            title=name
+        )
+    return _("✅ Channel {title} is linked. I will publish there.").format(title=name)
 
 
 def instagram_failure_text(code: str) -> str:
@@ -38,3 +66,25 @@ def instagram_failure_text(code: str) -> str:
         "cancelled": _("Linking cancelled."),
     }
     return texts.get(code, _("Instagram did not let me log in. Start again with /link_instagram."))
+
+
+def link_problem_text(problem: LinkProblem, title: str) -> str:
+    texts = {
+        LinkProblem.NOT_FOUND: _(
+            "I cannot find this channel. Check the @username, or add me to the channel as an "
+            "administrator first and forward a post from it."
+        ),
+        LinkProblem.NOT_A_CHANNEL: _("{title} is not a channel. I publish to channels only."),
+        LinkProblem.BOT_NOT_ADMIN: _(
+            "I am not an administrator of {title}. Add me as an administrator with the right "
+            "to post messages, then try again."
+        ),
+        LinkProblem.BOT_CANNOT_POST: _(
+            "I am an administrator of {title} but may not post messages. Turn on "
+            '"Post messages" for me, then try again.'
+        ),
+        LinkProblem.USER_NOT_ADMIN: _(
+            "You are not the creator or an administrator of {title}, so you cannot link it."
+        ),
+    }
+    return texts[problem].format(title=escape(title))

@@ -1,116 +1,153 @@
-"""Linking an X account: OAuth 1.0a with a PIN the user copies from X."""
+"""Linking an X account: OAuth 1.0a with a PIN the user copies from X. The PIN goes to X
+with no unit of work open; then one write unit stores the encrypted tokens."""
 
 from __future__ import annotations
 
 import re
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
+from aiogram.types import Message
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
+from aiogram_dialog.widgets.kbd import Button
+from aiogram_dialog.widgets.link_preview import LinkPreview
+from aiogram_dialog.widgets.text import Multi
+from magic_filter import F
 
-from handlers.accounts.dialog import (
-    begin_linking,
-    finish_linking,
-    leave_linking,
+from handlers.accounts.draft import (
+    chat_message,
+    end_linking,
     load_draft,
+    on_linking_closed,
     save_draft,
+    services_of,
+    start_of,
+    user_of,
 )
-from handlers.accounts.keyboards import cancel_keyboard
 from handlers.accounts.states import LinkX
-from handlers.accounts.texts import no_secrets_text, x_unreachable_text
-from handlers.keyboards import main_menu
-from handlers.render import target_name
+from handlers.accounts.texts import (
+    no_secrets_text,
+    x_expired_text,
+    x_not_configured_text,
+    x_unreachable_text,
+)
+from handlers.dialogs import translated
 from platforms.credentials import SecretsUnavailableError
 from platforms.x import XLinkError
-from storage.models import User
-
-if TYPE_CHECKING:
-    from services.container import Services
 
 PIN_RE = re.compile(r"^\d{4,10}$")
 
 
-async def cmd_link_x(message: Message, state: FSMContext, services: Services) -> None:
-    await start_x_linking(message, state, services, by_command=True)
-
-
-async def on_link_x_pressed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
-    await query.answer()
-    if isinstance(query.message, Message):
-        await start_x_linking(query.message, state, services, by_command=False)
-
-
-async def start_x_linking(
-    message: Message, state: FSMContext, services: Services, *, by_command: bool
-) -> None:
-    if not services.accounts.can_store_secrets:
-        await message.answer(no_secrets_text())
-        return
-    if not services.linkers.x.configured:
-        await message.answer(
-            _(
-                "X is not configured on this bot. Its owner needs an X developer app and must "
-                "set X_CONSUMER_KEY and X_CONSUMER_SECRET, then restart the bot."
-            )
-        )
-        return
-    try:
-        authorization = await services.linkers.x.start()
-    except XLinkError:
-        await message.answer(x_unreachable_text())
-        return
-    await begin_linking(state, by_command=by_command)
-    draft = await load_draft(state)
-    # The request token's secret is a secret too: it waits for the PIN encrypted.
-    draft.x_request = services.accounts.seal(authorization.request_token)
-    await save_draft(state, draft)
-    await state.set_state(LinkX.pin)
-    await message.answer(
-        _(
-            "Linking an X account:\n"
-            '1. Open <a href="{url}">this link</a> and press "Authorize app".\n'
-            "2. X shows a PIN code. Send it to me here."
-        ).format(url=escape(authorization.url, quote=True)),
-        reply_markup=cancel_keyboard(),
-        disable_web_page_preview=True,
-    )
-
-
-async def on_x_pin(message: Message, state: FSMContext, services: Services, db_user: User) -> None:
-    pin = (message.text or "").strip().replace(" ", "")
+def x_pin(text: str) -> str:
+    """The PIN X showed: digits only (spaces are forgiven)."""
+    pin = text.strip().replace(" ", "")
     if not PIN_RE.match(pin):
-        await message.answer(
-            _("Send the PIN code X showed you: digits only, for example 1234567."),
-            reply_markup=cancel_keyboard(),
-        )
+        raise ValueError("not a PIN")
+    return pin
+
+
+def x_refusal(manager: DialogManager) -> str | None:
+    """Why X accounts cannot be linked on this bot, or None."""
+    services = services_of(manager)
+    if not services.accounts.can_store_secrets:
+        return no_secrets_text()
+    if not services.linkers.x.configured:
+        return x_not_configured_text()
+    return None
+
+
+async def on_x_start(_start_data: Any, manager: DialogManager) -> None:
+    start, draft = start_of(manager), load_draft(manager)
+    if start.x_request and start.x_url:
+        draft.x_request, draft.x_url = start.x_request, start.x_url
+        save_draft(manager, draft)
         return
-    draft = await load_draft(state)
+    # Started by another dialog: ask X here (the entry handlers have done it already).
+    refusal = x_refusal(manager)
+    if refusal is None:
+        services = services_of(manager)
+        try:
+            authorization = await services.linkers.x.start()
+        except XLinkError:
+            refusal = x_unreachable_text()
+        else:
+            draft.x_request = services.accounts.seal(authorization.request_token)
+            draft.x_url = authorization.url
+            save_draft(manager, draft)
+            return
+    await chat_message(manager).answer(refusal)
+    await end_linking(manager, "refused")
+
+
+async def on_pin(
+    message: Message, _widget: ManagedTextInput[str], manager: DialogManager, pin: str
+) -> None:
+    services, user, draft = services_of(manager), user_of(manager), load_draft(manager)
     try:
         request_token = services.accounts.unseal(draft.x_request or "")
     except SecretsUnavailableError:
-        await leave_linking(state)
-        await message.answer(_("This linking attempt expired. Start again with /link_x."))
+        await message.answer(x_expired_text())
+        await end_linking(manager)
         return
     try:
         # The network first, with no unit of work open; then one write unit stores it.
         account = await services.linkers.x.finish(request_token, pin)
     except XLinkError as exc:
-        if exc.code == "rejected":
-            await message.answer(
-                _(
-                    "X did not accept this PIN. Check it and send it again, or start over "
-                    "with /link_x."
-                ),
-                reply_markup=cancel_keyboard(),
-            )
-        else:
-            await message.answer(x_unreachable_text())
+        draft.problem = "rejected" if exc.code == "rejected" else "unreachable"
+        save_draft(manager, draft)
         return
-    target = await services.accounts.save_x(db_user.id, account)
-    text = _("✅ X account {title} is linked. I will publish there.").format(
-        title=target_name(target)
+    target = await services.accounts.save_x(user.id, account)
+    await end_linking(manager, result=target.id)
+
+
+async def on_not_a_pin(
+    _message: Message, _widget: ManagedTextInput[str], manager: DialogManager, _error: ValueError
+) -> None:
+    draft = load_draft(manager)
+    draft.problem = "format"
+    save_draft(manager, draft)
+
+
+async def on_cancel(_query: Any, _button: Button, manager: DialogManager) -> None:
+    await end_linking(manager, "cancelled")
+
+
+async def get_pin_window(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    draft = load_draft(dialog_manager)
+    return {"url": escape(draft.x_url or "", quote=True), "problem": draft.problem}
+
+
+def build_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            Multi(
+                translated(
+                    "Linking an X account:\n"
+                    '1. Open <a href="{url}">this link</a> and press "Authorize app".\n'
+                    "2. X shows a PIN code. Send it to me here.",
+                    when=~F["problem"],
+                ),
+                translated(
+                    "Send the PIN code X showed you: digits only, for example 1234567.",
+                    when=F["problem"] == "format",
+                ),
+                translated(
+                    "X did not accept this PIN. Check it and send it again, or start over "
+                    "with /link_x.",
+                    when=F["problem"] == "rejected",
+                ),
+                translated(
+                    "I could not reach X just now. Please try again in a minute.",
+                    when=F["problem"] == "unreachable",
+                ),
+            ),
+            TextInput(id="pin", type_factory=x_pin, on_success=on_pin, on_error=on_not_a_pin),
+            Button(translated("✖️ Cancel"), id="cancel", on_click=on_cancel),
+            LinkPreview(is_disabled=True),
+            state=LinkX.pin,
+            getter=get_pin_window,
+        ),
+        on_start=on_x_start,
+        on_close=on_linking_closed,
     )
-    if not await finish_linking(message, state, services, db_user, target, text):
-        await message.answer(_("What next?"), reply_markup=main_menu())

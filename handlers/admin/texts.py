@@ -10,6 +10,7 @@ from html import escape
 from aiogram.utils.i18n import gettext as _
 
 from content.fitting import visible_text
+from handlers.failures import failure_text
 from handlers.render import platform_label, status_label
 from services.admin import PostStats, StatusCounts, UserListing
 from services.worker_stats import WorkerStats
@@ -93,6 +94,14 @@ def workers_text(stats: Sequence[WorkerStats], now: datetime) -> str:
     return "\n\n".join(blocks)
 
 
+def _failure_for_admin(post: ScheduledPost) -> str:
+    """The translated sentence; a row older than error codes has only its English details,
+    which admins see (owners get the generic sentence)."""
+    if post.error_code is None and post.last_error:
+        return post.last_error[:200]
+    return failure_text(post.error_code)
+
+
 def failed_text(rows: Sequence[ScheduledPost]) -> str:
     if not rows:
         return _("No failed posts. 🎉")
@@ -105,7 +114,7 @@ def failed_text(rows: Sequence[ScheduledPost]) -> str:
             platform=platform_label(post.platform),
             status=status_label(post.status),
             time=post.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
-            error=escape((post.last_error or "")[:200]),
+            error=escape(_failure_for_admin(post)),
         )
         # Twenty long errors exceed Telegram's 4096 characters: the newest ones that fit.
         used += len(visible_text(line)) + 2

@@ -1,4 +1,8 @@
-"""/start, /menu, /help and /cancel: the frame every dialog starts from and returns to."""
+"""/start, /menu, /help and /cancel: the frame every dialog starts from and returns to.
+
+Leaving (/cancel, a plain dialog's ✖️ Cancel, /start, /menu, 🏠 Menu) ends both kinds of
+dialog: the plain FSM one (`state.clear()`) and any aiogram_dialog stack
+(`dialog_manager.reset_stack()`, which also takes the buttons off its last message)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram_dialog import DialogManager
 
 from handlers.callbacks import MenuCb, NavCb
 from handlers.common.texts import help_text, welcome_text
@@ -14,8 +19,25 @@ from handlers.keyboards import main_menu
 from storage.models import User
 
 
-async def cmd_start(message: Message, state: FSMContext, db_user: User) -> None:
+async def leave_dialogs(state: FSMContext, dialog_manager: DialogManager | None) -> bool:
+    """Ends the plain dialog and every open aiogram_dialog; True when one was open. (The
+    dialog manager is missing only for updates aiogram_dialog does not handle, such as a
+    button under an inline-mode message.)"""
+    had_dialog = await state.get_state() is not None
+    if dialog_manager is not None and dialog_manager.has_context():
+        had_dialog = True
+        await dialog_manager.reset_stack()
     await state.clear()
+    return had_dialog
+
+
+async def cmd_start(
+    message: Message,
+    state: FSMContext,
+    db_user: User,
+    dialog_manager: DialogManager | None = None,
+) -> None:
+    await leave_dialogs(state, dialog_manager)
     await message.answer(welcome_text(db_user), reply_markup=main_menu())
 
 
@@ -29,22 +51,30 @@ async def on_menu_help(query: CallbackQuery) -> None:
         await query.message.answer(help_text(), reply_markup=main_menu())
 
 
-async def on_menu_home(query: CallbackQuery, state: FSMContext, db_user: User) -> None:
-    await state.clear()
+async def on_menu_home(
+    query: CallbackQuery,
+    state: FSMContext,
+    db_user: User,
+    dialog_manager: DialogManager | None = None,
+) -> None:
+    await leave_dialogs(state, dialog_manager)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(welcome_text(db_user), reply_markup=main_menu())
 
 
-async def cmd_cancel(message: Message, state: FSMContext) -> None:
-    had_state = await state.get_state() is not None
-    await state.clear()
-    text = _("Cancelled. Nothing was saved.") if had_state else _("Nothing to cancel.")
+async def cmd_cancel(
+    message: Message, state: FSMContext, dialog_manager: DialogManager | None = None
+) -> None:
+    had_dialog = await leave_dialogs(state, dialog_manager)
+    text = _("Cancelled. Nothing was saved.") if had_dialog else _("Nothing to cancel.")
     await message.answer(text, reply_markup=main_menu())
 
 
-async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
+async def on_cancel(
+    query: CallbackQuery, state: FSMContext, dialog_manager: DialogManager | None = None
+) -> None:
+    await leave_dialogs(state, dialog_manager)
     await query.answer(_("Cancelled"))
     if isinstance(query.message, Message):
         await query.message.answer(_("Cancelled. Nothing was saved."), reply_markup=main_menu())

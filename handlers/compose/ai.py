@@ -4,6 +4,7 @@ the platforms are read first (one short unit), the draft is saved after."""
 from __future__ import annotations
 
 import html
+import logging
 
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -15,10 +16,13 @@ from handlers.compose.draft import ComposeDraft, load_draft
 from handlers.compose.preview import send_preview
 from handlers.compose.states import NewPost
 from handlers.compose.steps import ask_for_content
+from handlers.failures import failure_text
 from handlers.keyboards import back_cancel
 from services.container import Services
 from services.posts import TITLE_LIMIT
 from storage.models import User
+
+log = logging.getLogger("handlers")
 
 
 async def on_ai_pressed(query: CallbackQuery, state: FSMContext, services: Services) -> None:
@@ -48,29 +52,36 @@ async def generate_into_state(
 ) -> bool:
     """Write the post from `prompt` and show its preview; on failure the draft stays."""
     platforms = await services.targets.platforms(user.id, draft.chosen)
+    platform = platforms[0]
     await message.answer(_("✨ Writing…"))
     try:
         generated = await services.generator.generate(
             Brief(
                 title=draft.title,
                 description=prompt,
-                platform=platforms[0],
+                platform=platform,
                 language=user.language,
                 avoid=avoid,
             )
         )
     except GenerationError as exc:
+        # The details stay in the log; the user reads what to do, in their language.
+        log.warning("AI generation for user %s failed (%s): %s", user.id, exc.code, exc.reason)
         await message.answer(
-            _(
-                "The AI could not write it: {reason}\nTry again, or write the post yourself."
-            ).format(reason=html.escape(exc.reason)),
+            _("The AI could not write it. {reason}").format(
+                reason=html.escape(failure_text(exc.code))
+            ),
             reply_markup=back_cancel(),
         )
         return False
     # The state may have moved on while the model wrote (another press): start from what
     # is stored now, not from what was read before the wait.
     draft = await load_draft(state)
-    draft.text = html.escape(generated.text, quote=False)
+    # The draft keeps Telegram HTML. A Telegram text is sanitized HTML already (escaping it
+    # again showed readers literal tags); the other platforms' texts are plain.
+    draft.text = (
+        generated.text if platform == "telegram" else html.escape(generated.text, quote=False)
+    )
     draft.title = draft.title or (generated.title or "")[:TITLE_LIMIT] or None
     draft.source, draft.prompt = "ai", prompt
     await send_preview(message, state, services, user, draft)

@@ -14,6 +14,7 @@ from handlers.compose.states import NewPost
 from handlers.compose.steps import ask_for_content, start_new_post
 from handlers.compose.texts import ALBUM_LIMIT, title_prompt, title_refused
 from handlers.keyboards import back_cancel
+from handlers.render import message_html
 from services.container import Services
 from services.posts import TITLE_LIMIT, MediaRef
 from storage.models import User
@@ -75,7 +76,7 @@ async def on_post_photos(
             reply_markup=back_cancel(),
         )
         return
-    captions = [m.html_text for m in group if m.caption]
+    captions = [message_html(m) for m in group if m.caption]
     draft.text = captions[0] if captions else (draft.text if adding else "")
     draft.media = media
     await send_preview(message, state, services, db_user, draft)
@@ -85,7 +86,7 @@ async def on_post_text(
     message: Message, state: FSMContext, services: Services, db_user: User
 ) -> None:
     draft = await load_draft(state)
-    draft.text, draft.media, draft.source, draft.prompt = message.html_text, [], "manual", None
+    draft.text, draft.media, draft.source, draft.prompt = message_html(message), [], "manual", None
     await send_preview(message, state, services, db_user, draft)
 
 
@@ -95,7 +96,7 @@ async def on_new_version_at_preview(
     """Text sent while looking at the preview is the next version of the post (photos stay:
     it becomes their caption)."""
     draft = await load_draft(state)
-    draft.text, draft.source, draft.prompt = message.html_text, "manual", None
+    draft.text, draft.source, draft.prompt = message_html(message), "manual", None
     await send_preview(message, state, services, db_user, draft)
 
 

@@ -4,6 +4,7 @@ Edit / Regenerate / Skip. Every draft is loaded for the user who pressed the but
 from __future__ import annotations
 
 import contextlib
+import logging
 from html import escape
 
 from aiogram import Bot
@@ -12,17 +13,20 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from content.fitting import sanitize_telegram_html
+from content.fitting import plain_text, sanitize_telegram_html
 from content.generator import GenerationError
-from handlers.render import target_label
+from handlers.failures import failure_text
+from handlers.render import message_html, target_label
 from handlers.rules.callbacks import ApprovalCb
 from handlers.rules.keyboards import approval_keyboard, cancel_only
+from handlers.rules.listing import message_of
 from handlers.rules.states import ApprovalEdit, ApprovalEditData, load_approval_edit
-from handlers.rules.steps import message_of
 from handlers.rules.texts import draft_html, local_moment, rule_error_text
 from services.container import Services
 from services.rules import ApprovalDraft, RuleError
 from storage.models import User
+
+log = logging.getLogger("handlers")
 
 
 async def send_approval_draft(
@@ -51,7 +55,11 @@ async def send_approval_draft(
         header += "\n" + _("⚠️ Check it: it looks like a recent post.")
     keyboard = approval_keyboard(content.id)
     await bot.send_message(chat_id, header)
-    body = draft_html(draft.platform, content.title, content.text)
+    if draft.platform == "telegram":
+        body = draft_html(draft.platform, content.title, content.text)
+    else:
+        # The text is Telegram HTML; X and Instagram get it as plain text.
+        body = escape(plain_text(content.title, content.text)) or "—"
     try:
         await bot.send_message(chat_id, body, reply_markup=keyboard)
     except TelegramBadRequest:
@@ -141,7 +149,7 @@ async def on_approval_new_text(
         await state.clear()
         await message.answer(rule_error_text(RuleError("not_waiting")))
         return
-    text = sanitize_telegram_html(message.html_text)
+    text = sanitize_telegram_html(message_html(message))
     try:
         draft = await services.approvals.replace_text(db_user.id, editing.content_id, text)
     except RuleError as exc:
@@ -174,10 +182,13 @@ async def on_approval_regenerate(
             db_user.id, callback_data.content_id, services.generator
         )
     except GenerationError as exc:
+        log.warning(
+            "AI regeneration for user %s failed (%s): %s", db_user.id, exc.code, exc.reason
+        )
         if message is not None:
             await message.answer(
-                _("The AI could not write a new version: {reason}").format(
-                    reason=escape(exc.reason)
+                _("The AI could not write a new version. {reason}").format(
+                    reason=escape(failure_text(exc.code))
                 )
             )
         return

@@ -9,12 +9,13 @@ from html import escape
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram_dialog import DialogManager, StartMode
 
+from handlers.failures import failure_text
 from handlers.render import platform_label
 from handlers.rules.callbacks import RulesCb
 from handlers.rules.keyboards import delete_keyboard, rule_view_keyboard, rules_list_keyboard
-from handlers.rules.states import WizardData, save_wizard
-from handlers.rules.steps import ASK, Step, StepContext, message_of
+from handlers.rules.states import RuleDialog, RuleDialogStart
 from handlers.rules.texts import (
     draft_html,
     local_moment,
@@ -24,10 +25,21 @@ from handlers.rules.texts import (
     rules_list_text,
     try_again,
 )
-from handlers.rules.wizard import new_wizard
 from services.container import Services
 from services.rules import DryRun, RuleDraft, RuleError
 from storage.models import AutoPostingRule, User
+
+
+def message_of(query: CallbackQuery) -> Message | None:
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def leave_dialogs(state: FSMContext, dialog_manager: DialogManager) -> None:
+    """The list and a rule's view replace whatever dialog was open (the rule dialog, or the
+    new text of a draft awaiting approval)."""
+    await state.clear()
+    if dialog_manager.has_context():
+        await dialog_manager.reset_stack()
 
 
 async def show_rules_list(message: Message, services: Services, user: User) -> None:
@@ -51,7 +63,7 @@ async def send_dry_run(message: Message, result: DryRun, timezone: str) -> None:
     if result.error is not None:
         await message.answer(
             _("The sample could not be written: {reason}").format(
-                reason=escape(result.error.reason)
+                reason=escape(failure_text(result.error.code))
             )
         )
         return
@@ -75,16 +87,24 @@ async def _owned_rule(
 
 
 async def cmd_rules(
-    message: Message, state: FSMContext, services: Services, db_user: User
+    message: Message,
+    state: FSMContext,
+    dialog_manager: DialogManager,
+    services: Services,
+    db_user: User,
 ) -> None:
-    await state.clear()
+    await leave_dialogs(state, dialog_manager)
     await show_rules_list(message, services, db_user)
 
 
 async def on_rules_list(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    dialog_manager: DialogManager,
+    services: Services,
+    db_user: User,
 ) -> None:
-    await state.clear()
+    await leave_dialogs(state, dialog_manager)
     await query.answer()
     if (message := message_of(query)) is not None:
         await show_rules_list(message, services, db_user)
@@ -94,12 +114,13 @@ async def on_rule_view(
     query: CallbackQuery,
     callback_data: RulesCb,
     state: FSMContext,
+    dialog_manager: DialogManager,
     services: Services,
     db_user: User,
 ) -> None:
     if (rule := await _owned_rule(query, callback_data, services, db_user)) is None:
         return
-    await state.clear()
+    await leave_dialogs(state, dialog_manager)
     await query.answer()
     if (message := message_of(query)) is not None:
         await show_rule(message, rule, db_user)
@@ -183,26 +204,27 @@ async def on_rule_dry_run(
 
 
 async def on_rule_new(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
+    query: CallbackQuery, state: FSMContext, dialog_manager: DialogManager
 ) -> None:
     await state.clear()
-    await save_wizard(state, new_wizard(db_user))
     await query.answer()
-    if (message := message_of(query)) is not None:
-        await ASK[Step.NAME](StepContext(message, state, services, db_user))
+    await dialog_manager.start(RuleDialog.name, mode=StartMode.RESET_STACK)
 
 
 async def on_rule_edit(
     query: CallbackQuery,
     callback_data: RulesCb,
     state: FSMContext,
+    dialog_manager: DialogManager,
     services: Services,
     db_user: User,
 ) -> None:
+    """The rule dialog with the rule's draft, on its summary."""
     if (rule := await _owned_rule(query, callback_data, services, db_user)) is None:
         return
     await state.clear()
-    await save_wizard(state, WizardData(draft=RuleDraft.from_rule(rule), rule_id=rule.id))
     await query.answer()
-    if (message := message_of(query)) is not None:
-        await ASK[Step.CONFIRM](StepContext(message, state, services, db_user))
+    start = RuleDialogStart(rule_id=rule.id)
+    await dialog_manager.start(
+        RuleDialog.summary, data=start.model_dump(mode="json"), mode=StartMode.RESET_STACK
+    )

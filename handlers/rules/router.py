@@ -1,21 +1,18 @@
-"""The rules feature's router: which update reaches which handler. A new Router each call,
-so that every app (a restart in tests, a webhook beside polling) has its own."""
+"""The rules feature's router: the list and one rule (plain handlers), the rule dialog
+(aiogram_dialog, started from the list), and the approval of drafts. A new Router (and a
+new Dialog) each call, so that every app (a restart in tests, a webhook beside polling) has
+its own."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.filters import Command
 
-from handlers.callbacks import MenuCb, NavCb
-from handlers.rules import approvals, listing, summary, wizard
-from handlers.rules.callbacks import ApprovalCb, RulesCb, RuleTargetCb, RuleWizCb
-from handlers.rules.states import ApprovalEdit, RuleWizard
-from handlers.rules.steps import BACK
-
-
-def _wizard(action: str) -> CallbackQueryFilter:
-    return RuleWizCb.filter(F.action == action)
+from handlers.callbacks import MenuCb
+from handlers.rules import approvals, listing
+from handlers.rules.callbacks import ApprovalCb, RulesCb
+from handlers.rules.dialog import build_rule_dialog
+from handlers.rules.states import ApprovalEdit
 
 
 def build_router() -> Router:
@@ -35,39 +32,8 @@ def build_router() -> Router:
     callback(listing.on_rule_new, RulesCb.filter(F.action == "new"))
     callback(listing.on_rule_edit, RulesCb.filter(F.action == "edit"))
 
-    # The dialog, step by step.
-    message(wizard.on_rule_name, RuleWizard.name, F.text)
-    callback(wizard.on_schedule_type, RuleWizard.schedule_type, _wizard("stype"))
-    message(wizard.on_rule_times, RuleWizard.times, F.text)
-    callback(wizard.on_rule_day_toggle, RuleWizard.days, _wizard("day"))
-    callback(wizard.on_rule_days_done, RuleWizard.days, _wizard("days_done"))
-    callback(wizard.on_rule_hours_button, RuleWizard.hours, _wizard("hours"))
-    message(wizard.on_rule_hours_text, RuleWizard.hours, F.text)
-    message(wizard.on_rule_cron, RuleWizard.cron, F.text)
-    callback(wizard.on_rule_content_type, RuleWizard.content_type, _wizard("ctype"))
-    message(wizard.on_rule_prompt, RuleWizard.prompt, F.text)
-    callback(wizard.on_rule_style_button, RuleWizard.style, _wizard("style"))
-    message(wizard.on_rule_style_text, RuleWizard.style, F.text)
-    message(wizard.on_rule_text, RuleWizard.text, F.text)
-    callback(wizard.on_rule_target_toggle, RuleWizard.targets, RuleTargetCb.filter())
-    callback(wizard.on_rule_targets_done, RuleWizard.targets, _wizard("tdone"))
-    callback(wizard.on_rule_mode, RuleWizard.mode, _wizard("mode"))
-    callback(wizard.on_rule_policy, RuleWizard.policy, _wizard("policy"))
-
-    # The summary, its limits, and Back.
-    callback(summary.on_rule_save, RuleWizard.confirm, _wizard("save"))
-    callback(summary.on_rule_draft_dry_run, RuleWizard.confirm, _wizard("dry"))
-    callback(summary.on_rule_edit_part, RuleWizard.confirm, _wizard("part"))
-    callback(summary.on_rule_limits, RuleWizard.confirm, _wizard("limits"))
-    callback(summary.on_rule_cap, RuleWizard.limits, _wizard("cap"))
-    callback(summary.on_rule_quiet, RuleWizard.limits, _wizard("quiet"))
-    message(summary.on_rule_quiet_text, RuleWizard.quiet, F.text)
-    callback(summary.on_rule_budget, RuleWizard.limits, _wizard("budget"))
-    message(summary.on_rule_budget_text, RuleWizard.budget, F.text)
-    callback(summary.on_rule_limits_done, RuleWizard.limits, _wizard("limits_done"))
-    callback(summary.on_rule_back_from_name, NavCb.filter(F.action == "back"), RuleWizard.name)
-    callback(summary.on_rule_back, NavCb.filter(F.action == "back"), StateFilter(*BACK))
-    message(summary.on_rule_unexpected_message, StateFilter(RuleWizard))
+    # Creating or editing a rule: the dialog.
+    router.include_router(build_rule_dialog())
 
     # Drafts awaiting approval.
     callback(approvals.on_approve, ApprovalCb.filter(F.action == "approve"))

@@ -1,315 +1,413 @@
-"""The rule dialog's step table: each step's question (`ASK`), where Back leads from each
-state (`BACK`), and the summary the dialog returns to when one part was edited.
+"""The rule dialog's windows for its parts: name → schedule (kind → times → days | hours |
+cron) → content (kind → topic → style | text) → targets → publishing (mode → policy).
 
-Name → schedule (type → times → days | hours | cron) → content (type → topic → style |
-text) → targets → publishing (mode → policy) → summary (→ limits)."""
+Every window ends with Back and Cancel. While the rule is being built Back goes one step
+up; once the summary was shown, Back (like a finished part) returns to the summary — except
+from the days, which go back to the times of the same part."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from html import escape
+from operator import itemgetter
+from typing import Any
 
-from aiogram.fsm.context import FSMContext
+from aiogram.enums import ContentType
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-
-from handlers.rules.keyboards import (
-    confirm_rule_keyboard,
-    content_type_keyboard,
-    days_keyboard,
-    hours_keyboard,
-    limits_keyboard,
-    mode_keyboard,
-    nav_only,
-    policy_keyboard,
-    rule_targets_keyboard,
-    schedule_type_keyboard,
-    style_keyboard,
+from aiogram_dialog import DialogManager, Window
+from aiogram_dialog.widgets.input import MessageInput, TextInput
+from aiogram_dialog.widgets.kbd import (
+    Back,
+    Button,
+    Cancel,
+    Column,
+    Group,
+    Keyboard,
+    Row,
+    Select,
+    Start,
+    SwitchTo,
 )
-from handlers.rules.states import RuleWizard, WizardData, load_wizard, save_wizard
-from handlers.rules.texts import dialog_expired, rule_summary
-from services.container import Services
-from services.rules import RuleDraft, RuleError
-from storage.models import User
-from storage.rule_config import CronSchedule, IntervalSchedule
+from aiogram_dialog.widgets.text import Format
+
+from handlers.accounts import LinkChannel, LinkInstagram, LinkX
+from handlers.dialogs import translated
+from handlers.keyboards import main_menu
+from handlers.render import target_button_text
+from handlers.rules import wizard
+from handlers.rules.listing import show_rules_list
+from handlers.rules.states import RuleDialog, draft_of, services_of, user_of, wizard_of
+from handlers.rules.texts import STYLE_KEYS, day_names, style_label
+from storage.rule_config import CronSchedule, DailySchedule, IntervalSchedule, WeeklySchedule
+
+INTERVAL_CHOICES = (1, 2, 3, 4, 6, 8, 12, 24)
 
 
-class Step(StrEnum):
-    NAME = "name"
-    SCHEDULE_TYPE = "schedule_type"
-    TIMES = "times"
-    DAYS = "days"
-    HOURS = "hours"
-    CRON = "cron"
-    CONTENT_TYPE = "content_type"
-    PROMPT = "prompt"
-    STYLE = "style"
-    TEXT = "text"
-    TARGETS = "targets"
-    MODE = "mode"
-    POLICY = "policy"
-    CONFIRM = "confirm"
-    LIMITS = "limits"
+# ---------- Back and Cancel ----------
 
 
-@dataclass(frozen=True)
-class StepContext:
-    """Everything a step's question needs: where to ask, the dialog state, and for whom."""
-
-    message: Message
-    state: FSMContext
-    services: Services
-    user: User
-
-    async def wizard(self) -> WizardData:
-        return await load_wizard(self.state) or WizardData()
-
-
-def message_of(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
-
-
-async def expired(event: Message | CallbackQuery, state: FSMContext) -> None:
-    """The dialog's data is not this dialog's (a restart mid-dialog, or forged): start over."""
-    await state.clear()
-    if isinstance(event, CallbackQuery):
-        await event.answer(dialog_expired(), show_alert=True)
-    else:
-        await event.answer(dialog_expired())
+async def flags(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    """What every window's Back needs to know (the dialog's common getter)."""
+    state = wizard_of(dialog_manager)
+    building = not state.from_summary
+    schedule = state.draft.schedule
+    ai = state.draft.content.kind == "ai"
+    return {
+        "building": building,
+        "from_summary": state.from_summary,
+        "editing": state.rule_id is not None,
+        "back_to_kind": building and schedule is None,
+        "back_to_days": building and isinstance(schedule, DailySchedule | WeeklySchedule),
+        "back_to_hours": building and isinstance(schedule, IntervalSchedule),
+        "back_to_cron": building and isinstance(schedule, CronSchedule),
+        "back_to_style": building and ai,
+        "back_to_text": building and not ai,
+    }
 
 
-async def ask_name(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.name)
-    draft = (await ctx.wizard()).draft
-    hint = ""
-    if draft.name:
-        hint = "\n" + _("Now: <b>{name}</b>").format(name=escape(draft.name))
-    await ctx.message.answer(
-        _("Step 1 of 5. What shall we call the rule? For example: Daily tech post.") + hint,
-        reply_markup=nav_only(),
+async def on_cancelled(callback: CallbackQuery, _button: Any, _manager: DialogManager) -> None:
+    await callback.answer(_("Cancelled"))
+    if callback.message is not None:
+        await callback.message.answer(_("Cancelled. Nothing was saved."), reply_markup=main_menu())
+
+
+def cancel() -> Cancel:
+    return Cancel(translated("✖️ Cancel"), id="cancel", on_click=on_cancelled)
+
+
+def back_label() -> Format:
+    return translated("⬅️ Back")
+
+
+def back_to(state: State, when: str | None = "building", widget_id: str = "back") -> SwitchTo:
+    return SwitchTo(back_label(), id=widget_id, state=state, when=when)
+
+
+def nav(*back_while_building: Keyboard) -> Row:
+    """Back (one step up while building, else to the summary) and Cancel."""
+    return Row(
+        *back_while_building,
+        back_to(RuleDialog.summary, when="from_summary", widget_id="back_summary"),
+        cancel(),
     )
 
 
-async def ask_schedule_type(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.schedule_type)
-    await ctx.message.answer(
-        _("Step 2 of 5. When shall the rule post?"), reply_markup=schedule_type_keyboard()
-    )
+def unexpected() -> MessageInput:
+    """Text (or anything) where buttons are expected: say what the step wants."""
+    return MessageInput(wizard.on_unexpected_message)
 
 
-async def ask_times(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.times)
-    await ctx.message.answer(
-        _(
-            "At what time? Send one or more times in your time zone, for example "
-            "<code>12:05</code> or <code>09:00, 18:30</code>."
+# ---------- name ----------
+
+
+async def on_back_to_list(
+    callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    await manager.done()
+    if isinstance(callback.message, Message):
+        await show_rules_list(callback.message, services_of(manager), user_of(manager))
+
+
+async def name_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    name = draft_of(dialog_manager).name
+    return {"name": escape(name), "has_name": bool(name)}
+
+
+name_window = Window(
+    translated("Step 1 of 5. What shall we call the rule? For example: Daily tech post."),
+    translated("Now: <b>{name}</b>", when="has_name"),
+    TextInput(
+        id="name",
+        type_factory=wizard.rule_name,
+        on_success=wizard.on_name,
+        on_error=wizard.answer_error(wizard.name_error),
+    ),
+    unexpected(),
+    nav(Button(back_label(), id="back", on_click=on_back_to_list, when="building")),
+    state=RuleDialog.name,
+    getter=name_data,
+)
+
+
+# ---------- schedule ----------
+
+
+async def kinds_data(**_kwargs: Any) -> dict[str, Any]:
+    kinds = [
+        ("daily", _("📅 Daily")),
+        ("weekly", _("🗓 Weekly")),
+        ("interval", _("🔁 Every N hours")),
+        ("cron", _("⌨️ Cron")),
+    ]
+    return {"kinds": kinds}
+
+
+schedule_type_window = Window(
+    translated("Step 2 of 5. When shall the rule post?"),
+    Group(
+        Select(
+            Format("{item[1]}"),
+            id="kind",
+            item_id_getter=itemgetter(0),
+            items="kinds",
+            on_click=wizard.on_schedule_kind,
         ),
-        reply_markup=nav_only(),
-    )
+        width=2,
+    ),
+    unexpected(),
+    nav(Back(back_label(), id="back", when="building")),
+    state=RuleDialog.schedule_type,
+    getter=kinds_data,
+)
+
+times_window = Window(
+    translated(
+        "At what time? Send one or more times in your time zone, for example "
+        "<code>12:05</code> or <code>09:00, 18:30</code>."
+    ),
+    TextInput(
+        id="times",
+        type_factory=wizard.parse_times,
+        on_success=wizard.on_times,
+        on_error=wizard.answer_error(wizard.times_error),
+    ),
+    unexpected(),
+    nav(back_to(RuleDialog.schedule_type)),
+    state=RuleDialog.times,
+)
 
 
-def chosen_days(draft: RuleDraft) -> set[int]:
-    schedule = draft.schedule
-    if schedule is None or isinstance(schedule, IntervalSchedule | CronSchedule):
-        return set()
-    return set(schedule.days_of_week)
+async def days_data(**_kwargs: Any) -> dict[str, Any]:
+    return {"days": list(enumerate(day_names(), 1))}
 
 
-async def ask_days(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.days)
-    chosen = chosen_days((await ctx.wizard()).draft)
-    await ctx.message.answer(
-        _("On which days? Tap to toggle, then Done."), reply_markup=days_keyboard(chosen)
-    )
-
-
-async def ask_hours(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.hours)
-    await ctx.message.answer(
-        _("Every how many hours? Tap a number or send one (1 to 168)."),
-        reply_markup=hours_keyboard(),
-    )
-
-
-async def ask_cron(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.cron)
-    await ctx.message.answer(
-        _(
-            "Send a cron expression with five fields: minute hour day month weekday, in your "
-            "time zone. For example <code>5 12 * * mon-fri</code>."
+days_window = Window(
+    translated("On which days? Tap to toggle, then Done."),
+    Group(
+        wizard.DraftMultiselect(
+            Format("✅ {item[1]}"),
+            Format("▫️ {item[1]}"),
+            id="days",
+            items="days",
+            read=wizard.chosen_days,
+            write=wizard.with_days,
         ),
-        reply_markup=nav_only(),
-    )
+        width=4,
+    ),
+    Button(translated("Done ➡️"), id="days_done", on_click=wizard.on_days_done),
+    unexpected(),
+    Row(Back(back_label(), id="back"), cancel()),  # the times, of the same part
+    state=RuleDialog.days,
+    getter=days_data,
+)
 
-
-async def ask_content_type(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.content_type)
-    available = ctx.services.generator.available
-    text = _("Step 3 of 5. What shall the rule post?")
-    if not available:
-        text += "\n" + _(
-            "AI writing is not configured on this bot (OPENAI_API_KEY), so a rule can post a "
-            "fixed text."
-        )
-    await ctx.message.answer(text, reply_markup=content_type_keyboard(available))
-
-
-async def ask_prompt(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.prompt)
-    await ctx.message.answer(
-        _(
-            "What shall the AI write about? Send the topic or an instruction, for example: "
-            "<i>Создай пост о технологиях</i> or <i>One practical Python tip with an example</i>."
+hours_window = Window(
+    translated("Every how many hours? Tap a number or send one (1 to 168)."),
+    Group(
+        Select(
+            Format("{item}"),
+            id="hours",
+            item_id_getter=str,
+            items=INTERVAL_CHOICES,
+            type_factory=int,
+            on_click=wizard.on_hours_button,
         ),
-        reply_markup=nav_only(),
-    )
+        width=4,
+    ),
+    TextInput(
+        id="hours_typed",
+        type_factory=wizard.interval_hours,
+        on_success=wizard.on_hours_typed,
+        on_error=wizard.answer_error(wizard.hours_error),
+    ),
+    unexpected(),
+    nav(back_to(RuleDialog.schedule_type)),
+    state=RuleDialog.hours,
+)
+
+cron_window = Window(
+    translated(
+        "Send a cron expression with five fields: minute hour day month weekday, in your "
+        "time zone. For example <code>5 12 * * mon-fri</code>."
+    ),
+    TextInput(
+        id="cron",
+        type_factory=wizard.cron_expression,
+        on_success=wizard.on_cron,
+        on_error=wizard.on_cron_error,
+    ),
+    unexpected(),
+    nav(back_to(RuleDialog.schedule_type)),
+    state=RuleDialog.cron,
+)
 
 
-async def ask_style(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.style)
-    await ctx.message.answer(
-        _("Which style? Tap one, send your own description, or skip."),
-        reply_markup=style_keyboard(),
-    )
+# ---------- content ----------
 
 
-async def ask_text(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.text)
-    await ctx.message.answer(
-        _("Send the text the rule will post (formatting is kept)."), reply_markup=nav_only()
-    )
+async def content_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    available = services_of(dialog_manager).generator.available
+    return {"ai_available": available, "no_ai": not available}
 
 
-async def ask_targets(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.targets)
-    targets = await ctx.services.targets.list(ctx.user.id)
-    chosen = set((await ctx.wizard()).draft.target_ids)
-    if not targets:
-        await ctx.message.answer(
-            _("You have no linked channels yet. Link one with /channels, then create the rule."),
-            reply_markup=rule_targets_keyboard([], set()),
-        )
-        return
-    await ctx.message.answer(
-        _("Step 4 of 5. Where shall it publish? Tap to choose, then Done."),
-        reply_markup=rule_targets_keyboard(targets, chosen),
-    )
-
-
-async def ask_mode(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.mode)
-    await ctx.message.answer(
-        _("Step 5 of 5. Publish each post directly, or send it to you for approval first?"),
-        reply_markup=mode_keyboard(),
-    )
-
-
-async def ask_policy(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.policy)
-    await ctx.message.answer(
-        _(
-            "A draft waits for your answer until its publish time (an hour after the rule "
-            "runs). If you have not answered by then:"
+content_type_window = Window(
+    translated("Step 3 of 5. What shall the rule post?"),
+    translated(
+        "AI writing is not configured on this bot (OPENAI_API_KEY), so a rule can post a "
+        "fixed text.",
+        when="no_ai",
+    ),
+    Row(
+        Button(
+            translated("🤖 AI writes it"),
+            id="ai",
+            on_click=wizard.on_content_ai,
+            when="ai_available",
         ),
-        reply_markup=policy_keyboard(),
-    )
+        Button(translated("📝 Fixed text"), id="text", on_click=wizard.on_content_text),
+    ),
+    unexpected(),
+    nav(
+        back_to(RuleDialog.schedule_type, when="back_to_kind", widget_id="back_kind"),
+        back_to(RuleDialog.days, when="back_to_days", widget_id="back_days"),
+        back_to(RuleDialog.hours, when="back_to_hours", widget_id="back_hours"),
+        back_to(RuleDialog.cron, when="back_to_cron", widget_id="back_cron"),
+    ),
+    state=RuleDialog.content_type,
+    getter=content_data,
+)
+
+prompt_window = Window(
+    translated(
+        "What shall the AI write about? Send the topic or an instruction, for example: "
+        "<i>Создай пост о технологиях</i> or <i>One practical Python tip with an example</i>."
+    ),
+    TextInput(
+        id="topic",
+        type_factory=wizard.topic,
+        on_success=wizard.on_topic,
+        on_error=wizard.answer_error(wizard.topic_error),
+    ),
+    unexpected(),
+    nav(back_to(RuleDialog.content_type)),
+    state=RuleDialog.prompt,
+)
 
 
-async def show_confirm(ctx: StepContext) -> None:
-    """The summary with the next five runs; every part can be edited from here."""
-    await ctx.state.set_state(RuleWizard.confirm)
-    wizard = (await ctx.wizard()).model_copy(update={"single": False})
-    await save_wizard(ctx.state, wizard)
-    draft = wizard.draft
-    targets = await ctx.services.targets.get_many(ctx.user.id, draft.target_ids)
-    try:
-        runs = ctx.services.rules.next_runs(draft)
-    except RuleError:
-        runs = []
-    title = _("Edit the rule:") if wizard.rule_id else _("Check the new rule:")
-    await ctx.message.answer(
-        title + "\n\n" + rule_summary(draft, targets, runs), reply_markup=confirm_rule_keyboard()
-    )
+async def styles_data(**_kwargs: Any) -> dict[str, Any]:
+    return {"styles": [(key, style_label(key)) for key in STYLE_KEYS]}
 
 
-async def show_limits(ctx: StepContext) -> None:
-    await ctx.state.set_state(RuleWizard.limits)
-    await ctx.message.answer(
-        _(
-            "Limits keep a rule polite: at most so many posts a day, no posts during quiet "
-            "hours (they wait until the quiet hours end), and a monthly cap on AI tokens. "
-            "Tap to change."
+style_window = Window(
+    translated("Which style? Tap one, send your own description, or skip."),
+    Group(
+        Select(
+            Format("{item[1]}"),
+            id="style",
+            item_id_getter=itemgetter(0),
+            items="styles",
+            on_click=wizard.on_style_button,
         ),
-        reply_markup=limits_keyboard((await ctx.wizard()).draft),
-    )
+        width=3,
+    ),
+    Button(translated("Skip ➡️"), id="style_skip", on_click=wizard.on_style_skip),
+    TextInput(
+        id="style_typed",
+        type_factory=wizard.own_style,
+        on_success=wizard.on_style_typed,
+        on_error=wizard.answer_error(wizard.style_error),
+    ),
+    unexpected(),
+    nav(Back(back_label(), id="back", when="building")),  # the topic
+    state=RuleDialog.style,
+    getter=styles_data,
+)
+
+text_window = Window(
+    translated("Send the text the rule will post (formatting is kept)."),
+    MessageInput(wizard.on_fixed_text, content_types=[ContentType.TEXT]),
+    unexpected(),
+    nav(back_to(RuleDialog.content_type)),
+    state=RuleDialog.text,
+)
 
 
-ASK: dict[Step, Callable[[StepContext], Awaitable[None]]] = {
-    Step.NAME: ask_name,
-    Step.SCHEDULE_TYPE: ask_schedule_type,
-    Step.TIMES: ask_times,
-    Step.DAYS: ask_days,
-    Step.HOURS: ask_hours,
-    Step.CRON: ask_cron,
-    Step.CONTENT_TYPE: ask_content_type,
-    Step.PROMPT: ask_prompt,
-    Step.STYLE: ask_style,
-    Step.TEXT: ask_text,
-    Step.TARGETS: ask_targets,
-    Step.MODE: ask_mode,
-    Step.POLICY: ask_policy,
-    Step.CONFIRM: show_confirm,
-    Step.LIMITS: show_limits,
-}
+# ---------- targets and publishing ----------
 
 
-def last_schedule_step(draft: RuleDraft) -> Step:
-    """Back from the content part lands on the last question of the schedule part."""
-    schedule = draft.schedule
-    if schedule is None:
-        return Step.SCHEDULE_TYPE
-    if isinstance(schedule, IntervalSchedule):
-        return Step.HOURS
-    if isinstance(schedule, CronSchedule):
-        return Step.CRON
-    return Step.DAYS
+async def targets_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    targets = await services_of(dialog_manager).targets.list(user_of(dialog_manager).id)
+    labels = [(t.id, target_button_text(t)) for t in targets]
+    return {"targets": labels, "has_targets": bool(labels), "no_targets": not labels}
 
 
-def last_content_step(draft: RuleDraft) -> Step:
-    return Step.STYLE if draft.content.kind == "ai" else Step.TEXT
+targets_window = Window(
+    translated(
+        "Step 4 of 5. Where shall it publish? Tap to choose, then Done.", when="has_targets"
+    ),
+    translated(
+        "You have no linked channels yet. Link one here: it is chosen for the rule at once.",
+        when="no_targets",
+    ),
+    Column(
+        wizard.DraftMultiselect(
+            Format("✅ {item[1]}"),
+            Format("▫️ {item[1]}"),
+            id="targets",
+            items="targets",
+            read=lambda draft: draft.target_ids,
+            write=wizard.with_targets,
+        ),
+    ),
+    Button(translated("Done ➡️"), id="targets_done", on_click=wizard.on_targets_done),
+    # Linking is the accounts feature's dialog, started on top of this one: it comes back
+    # here with the new target chosen (Dialog.on_process_result: wizard.on_linked).
+    Row(
+        Start(translated("➕ Link a channel"), id="link_channel", state=LinkChannel.waiting),
+        Start(translated("➕ Link X account"), id="link_x", state=LinkX.pin),
+    ),
+    Start(
+        translated("➕ Link Instagram account"),
+        id="link_instagram",
+        state=LinkInstagram.username,
+    ),
+    unexpected(),
+    nav(
+        back_to(RuleDialog.style, when="back_to_style", widget_id="back_style"),
+        back_to(RuleDialog.text, when="back_to_text", widget_id="back_text"),
+    ),
+    state=RuleDialog.targets,
+    getter=targets_data,
+)
 
+mode_window = Window(
+    translated("Step 5 of 5. Publish each post directly, or send it to you for approval first?"),
+    Column(
+        Button(translated("🚀 Publish directly"), id="direct", on_click=wizard.on_mode_direct),
+        Button(
+            translated("👀 Send me each draft to approve"),
+            id="approval",
+            on_click=wizard.on_mode_approval,
+        ),
+    ),
+    unexpected(),
+    nav(back_to(RuleDialog.targets)),
+    state=RuleDialog.mode,
+)
 
-def _fixed(step: Step) -> Callable[[RuleDraft], Step]:
-    return lambda _draft: step
-
-
-# Where Back leads from each state (the name step's Back leaves the dialog: see router).
-BACK: dict[State, Callable[[RuleDraft], Step]] = {
-    RuleWizard.schedule_type: _fixed(Step.NAME),
-    RuleWizard.times: _fixed(Step.SCHEDULE_TYPE),
-    RuleWizard.hours: _fixed(Step.SCHEDULE_TYPE),
-    RuleWizard.cron: _fixed(Step.SCHEDULE_TYPE),
-    RuleWizard.days: _fixed(Step.TIMES),
-    RuleWizard.content_type: last_schedule_step,
-    RuleWizard.prompt: _fixed(Step.CONTENT_TYPE),
-    RuleWizard.text: _fixed(Step.CONTENT_TYPE),
-    RuleWizard.style: _fixed(Step.PROMPT),
-    RuleWizard.targets: last_content_step,
-    RuleWizard.mode: _fixed(Step.TARGETS),
-    RuleWizard.policy: _fixed(Step.MODE),
-    RuleWizard.confirm: _fixed(Step.MODE),
-    RuleWizard.limits: _fixed(Step.CONFIRM),
-    RuleWizard.quiet: _fixed(Step.LIMITS),
-    RuleWizard.budget: _fixed(Step.LIMITS),
-}
-
-
-async def section_done(ctx: StepContext, following: Step) -> None:
-    """After a part of the dialog: the next part, or the summary when editing one part."""
-    if (await ctx.wizard()).single:
-        await show_confirm(ctx)
-    else:
-        await ASK[following](ctx)
+policy_window = Window(
+    translated(
+        "A draft waits for your answer until its publish time (an hour after the rule "
+        "runs). If you have not answered by then:"
+    ),
+    Column(
+        Button(translated("⏭ Skip the post"), id="skip", on_click=wizard.on_policy_skip),
+        Button(
+            translated("🚀 Publish it anyway"), id="publish", on_click=wizard.on_policy_publish
+        ),
+    ),
+    unexpected(),
+    Row(back_to(RuleDialog.mode, when=None), cancel()),  # the mode, of the same part
+    state=RuleDialog.policy,
+)

@@ -1,162 +1,144 @@
-"""The rule dialog's summary and what is reached from it: Save, Try it now, edit one part,
-the limits (guardrails), and Back from every step."""
+"""The rule dialog's summary and what is reached from it: Save, Try it now, edit one part
+(SwitchTo the part's first window), and the limits (guardrails) with their two questions."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram_dialog import DialogManager, ShowMode, Window
+from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
+from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
+from aiogram_dialog.widgets.text import Format
 
-from handlers.rules.callbacks import RuleWizCb
-from handlers.rules.keyboards import (
-    DAILY_CAPS,
-    confirm_rule_keyboard,
-    limits_keyboard,
-    nav_only,
+from handlers.dialogs import translated
+from handlers.rules.listing import send_dry_run, show_rule
+from handlers.rules.states import (
+    RuleDialog,
+    change_draft,
+    draft_of,
+    services_of,
+    user_of,
+    wizard_of,
 )
-from handlers.rules.listing import send_dry_run, show_rule, show_rules_list
-from handlers.rules.states import RuleWizard, load_wizard, save_wizard
-from handlers.rules.steps import (
-    ASK,
-    BACK,
-    Step,
-    StepContext,
-    expired,
-    message_of,
-    show_confirm,
-    show_limits,
-)
-from handlers.rules.texts import rule_error_text, stale_button
-from handlers.rules.wizard import with_draft
-from services.container import Services
+from handlers.rules.steps import back_to, cancel, unexpected
+from handlers.rules.texts import describe_quiet, rule_error_text, rule_summary
+from handlers.rules.wizard import answer_error
 from services.rules import RuleError
 from services.schedule import ScheduleError, parse_hhmm
-from storage.models import User
 from storage.rule_config import QuietHours
 
 QUIET_RE = re.compile(r"^\s*(\d{1,2}[:.]\d{2})\s*[-–—]\s*(\d{1,2}[:.]\d{2})\s*$")
 OFF_WORDS = {"off", "no", "none", "0", "-", "нет", "выкл", "без"}
 MAX_MONTHLY_TOKENS = 100_000_000
-PART_STEPS = {
-    "name": Step.NAME,
-    "schedule": Step.SCHEDULE_TYPE,
-    "content": Step.CONTENT_TYPE,
-    "targets": Step.TARGETS,
-    "mode": Step.MODE,
-}
+DAILY_CAPS = (None, 1, 2, 3, 5, 10)
 
 
-def _ctx(message: Message, state: FSMContext, services: Services, user: User) -> StepContext:
-    return StepContext(message, state, services, user)
+# ---------- the summary ----------
 
 
-async def on_rule_save(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await load_wizard(state)) is None:
-        await expired(query, state)
-        return
+async def summary_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    draft = draft_of(dialog_manager)
+    services = services_of(dialog_manager)
+    targets = await services.targets.get_many(user_of(dialog_manager).id, draft.target_ids)
+    try:
+        runs = services.rules.next_runs(draft)
+    except RuleError:
+        runs = []
+    return {"summary": rule_summary(draft, targets, runs), "new": not _editing(dialog_manager)}
+
+
+def _editing(manager: DialogManager) -> bool:
+    return wizard_of(manager).rule_id is not None
+
+
+async def on_save(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    wizard, services, user = wizard_of(manager), services_of(manager), user_of(manager)
     try:
         if wizard.rule_id is not None:
-            rule = await services.rules.update(db_user.id, wizard.rule_id, wizard.draft)
+            rule = await services.rules.update(user.id, wizard.rule_id, wizard.draft)
         else:
-            rule = await services.rules.create(db_user.id, wizard.draft)
+            rule = await services.rules.create(user.id, wizard.draft)
     except RuleError as exc:
-        await query.answer(rule_error_text(exc), show_alert=True)
+        await callback.answer(rule_error_text(exc), show_alert=True)
         return
-    await state.clear()
-    await query.answer(_("Saved"))
-    if (message := message_of(query)) is not None:
-        await message.answer(_("✅ The rule is saved."))
-        await show_rule(message, rule, db_user)
+    await callback.answer(_("Saved"))
+    await manager.done()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("✅ The rule is saved."))
+        await show_rule(callback.message, rule, user)
 
 
-async def on_rule_draft_dry_run(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await load_wizard(state)) is None:
-        await expired(query, state)
+async def on_try_it(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    """A sample of the draft (nothing is saved or published), then the summary again below."""
+    wizard, services = wizard_of(manager), services_of(manager)
+    await callback.answer(_("Generating a sample…"))
+    if not isinstance(callback.message, Message):
         return
-    await query.answer(_("Generating a sample…"))
-    if (message := message_of(query)) is None:
-        return
+    manager.show_mode = ShowMode.SEND
     try:
         result = await services.rules.dry_run(
-            db_user.id, wizard.draft, services.generator, rule_id=wizard.rule_id
+            user_of(manager).id, wizard.draft, services.generator, rule_id=wizard.rule_id
         )
     except RuleError as exc:
-        await message.answer(rule_error_text(exc))
+        await callback.message.answer(rule_error_text(exc))
         return
-    await send_dry_run(message, result, wizard.draft.timezone)
-    await message.answer(_("Save the rule?"), reply_markup=confirm_rule_keyboard())
+    await send_dry_run(callback.message, result, wizard.draft.timezone)
 
 
-async def on_rule_edit_part(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    step = PART_STEPS.get(callback_data.value)
-    if step is None:
-        await query.answer(stale_button(), show_alert=True)
-        return
-    if (wizard := await load_wizard(state)) is None:
-        await expired(query, state)
-        return
-    await save_wizard(state, wizard.model_copy(update={"single": True}))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await ASK[step](_ctx(message, state, services, db_user))
+def edit_part(label: str, widget_id: str, state: Any) -> SwitchTo:
+    return SwitchTo(translated(label), id=widget_id, state=state)
+
+
+summary_window = Window(
+    translated("Check the new rule:", when="new"),
+    translated("Edit the rule:", when="editing"),
+    Format("\n{summary}"),
+    Row(
+        Button(translated("✅ Save the rule"), id="save", on_click=on_save),
+        Button(translated("🧪 Try it now"), id="try", on_click=on_try_it),
+    ),
+    Row(
+        edit_part("✏️ Name", "edit_name", RuleDialog.name),
+        edit_part("✏️ Schedule", "edit_schedule", RuleDialog.schedule_type),
+        edit_part("✏️ Content", "edit_content", RuleDialog.content_type),
+    ),
+    Row(
+        edit_part("✏️ Targets", "edit_targets", RuleDialog.targets),
+        edit_part("✏️ Publishing", "edit_mode", RuleDialog.mode),
+        edit_part("🛡 Limits", "limits", RuleDialog.limits),
+    ),
+    unexpected(),
+    Row(back_to(RuleDialog.mode, when=None), cancel()),
+    state=RuleDialog.summary,
+    getter=summary_data,
+)
 
 
 # ---------- limits (guardrails) ----------
 
 
-async def on_rule_limits(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await show_limits(_ctx(message, state, services, db_user))
+async def limits_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    draft = draft_of(dialog_manager)
+    return {
+        "cap": draft.daily_cap or _("no limit"),
+        "hours": describe_quiet(draft.quiet_hours),
+        "budget": draft.monthly_token_budget or _("no limit"),
+    }
 
 
-async def on_rule_cap(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await load_wizard(state)) is None:
-        await expired(query, state)
-        return
-    current = wizard.draft.daily_cap
+async def on_cap(_callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    current = draft_of(manager).daily_cap
     index = DAILY_CAPS.index(current) if current in DAILY_CAPS else 0
-    wizard = with_draft(wizard, daily_cap=DAILY_CAPS[(index + 1) % len(DAILY_CAPS)])
-    await save_wizard(state, wizard)
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        try:
-            await message.edit_reply_markup(reply_markup=limits_keyboard(wizard.draft))
-        except TelegramBadRequest:
-            await show_limits(_ctx(message, state, services, db_user))
-
-
-async def on_rule_quiet(query: CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(RuleWizard.quiet)
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await message.answer(
-            _(
-                "Send quiet hours in your time zone as <code>22:00-08:00</code>, or "
-                "<code>off</code> for none."
-            ),
-            reply_markup=nav_only(),
-        )
+    change_draft(manager, daily_cap=DAILY_CAPS[(index + 1) % len(DAILY_CAPS)])
 
 
 def parse_quiet(text: str) -> QuietHours:
+    """ "22:00-08:00" in the user's zone, or "off" for none."""
+    if text.strip().lower() in OFF_WORDS:
+        return QuietHours()
     match = QUIET_RE.match(text)
     if match is None:
         raise ScheduleError("format")
@@ -166,116 +148,88 @@ def parse_quiet(text: str) -> QuietHours:
     return QuietHours(start=f"{start[0]:02d}:{start[1]:02d}", end=f"{end[0]:02d}:{end[1]:02d}")
 
 
-async def on_rule_quiet_text(
-    message: Message, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await load_wizard(state)) is None:
-        await expired(message, state)
-        return
-    text = (message.text or "").strip().lower()
-    if text in OFF_WORDS:
-        quiet = QuietHours()
-    else:
-        try:
-            quiet = parse_quiet(text)
-        except ScheduleError:
-            await message.answer(
-                _("I could not read that. Send it as 22:00-08:00, or off."),
-                reply_markup=nav_only(),
-            )
-            return
-    await save_wizard(state, with_draft(wizard, quiet_hours=quiet))
-    await show_limits(_ctx(message, state, services, db_user))
+def parse_budget(text: str) -> int | None:
+    """A whole number of AI tokens a month, or "off" for no limit."""
+    value = text.strip().lower().replace(" ", "").replace("_", "")
+    if value in OFF_WORDS:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_MONTHLY_TOKENS:
+        raise ValueError("budget")
+    return int(value)
 
 
-async def on_rule_budget(query: CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(RuleWizard.budget)
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await message.answer(
-            _(
-                "How many AI tokens may this rule use per month? A post takes about 500–1500. "
-                "Send a number, or <code>off</code> for no limit."
-            ),
-            reply_markup=nav_only(),
-        )
+async def on_quiet(
+    _message: Message, _widget: ManagedTextInput[QuietHours], manager: DialogManager,
+    quiet: QuietHours,
+) -> None:  # fmt: skip
+    change_draft(manager, quiet_hours=quiet)
+    await manager.switch_to(RuleDialog.limits)
 
 
-async def on_rule_budget_text(
-    message: Message, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await load_wizard(state)) is None:
-        await expired(message, state)
-        return
-    text = (message.text or "").strip().lower().replace(" ", "").replace("_", "")
-    budget: int | None = None
-    if text not in OFF_WORDS:
-        if not text.isdigit() or not 1 <= int(text) <= MAX_MONTHLY_TOKENS:
-            await message.answer(
-                _("Send a whole number of tokens, for example 30000, or off."),
-                reply_markup=nav_only(),
-            )
-            return
-        budget = int(text)
-    await save_wizard(state, with_draft(wizard, monthly_token_budget=budget))
-    await show_limits(_ctx(message, state, services, db_user))
+async def on_budget(
+    _message: Message, _widget: ManagedTextInput[int | None], manager: DialogManager,
+    budget: int | None,
+) -> None:  # fmt: skip
+    change_draft(manager, monthly_token_budget=budget)
+    await manager.switch_to(RuleDialog.limits)
 
 
-async def on_rule_limits_done(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await show_confirm(_ctx(message, state, services, db_user))
+def quiet_error() -> str:
+    return _("I could not read that. Send it as 22:00-08:00, or off.")
 
 
-# ---------- Back, and text where buttons are expected ----------
+def budget_error() -> str:
+    return _("Send a whole number of tokens, for example 30000, or off.")
 
 
-async def on_rule_back_from_name(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    await query.answer()
-    if (message := message_of(query)) is None:
-        return
-    wizard = await load_wizard(state)
-    if wizard is not None and wizard.single:
-        await show_confirm(_ctx(message, state, services, db_user))
-        return
-    await state.clear()
-    await show_rules_list(message, services, db_user)
+limits_window = Window(
+    translated(
+        "Limits keep a rule polite: at most so many posts a day, no posts during quiet "
+        "hours (they wait until the quiet hours end), and a monthly cap on AI tokens. "
+        "Tap to change."
+    ),
+    Column(
+        Button(translated("Posts per day: {cap}"), id="cap", on_click=on_cap),
+        SwitchTo(translated("Quiet hours: {hours}"), id="quiet", state=RuleDialog.quiet),
+        SwitchTo(
+            translated("AI tokens per month: {budget}"), id="budget", state=RuleDialog.budget
+        ),
+        SwitchTo(translated("Done ➡️"), id="limits_done", state=RuleDialog.summary),
+    ),
+    unexpected(),
+    Row(back_to(RuleDialog.summary, when=None), cancel()),
+    state=RuleDialog.limits,
+    getter=limits_data,
+)
 
+quiet_window = Window(
+    translated(
+        "Send quiet hours in your time zone as <code>22:00-08:00</code>, or "
+        "<code>off</code> for none."
+    ),
+    TextInput(
+        id="quiet_typed",
+        type_factory=parse_quiet,
+        on_success=on_quiet,
+        on_error=answer_error(quiet_error),
+    ),
+    unexpected(),
+    Row(back_to(RuleDialog.limits, when=None), cancel()),
+    state=RuleDialog.quiet,
+)
 
-async def on_rule_back(
-    query: CallbackQuery,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-    raw_state: str | None = None,
-) -> None:
-    current = raw_state or await state.get_state()
-    back = next((step for st, step in BACK.items() if st.state == current), None)
-    if back is None:
-        # Not this dialog: say so instead of staying silent.
-        await query.answer(stale_button(), show_alert=True)
-        return
-    if (wizard := await load_wizard(state)) is None:
-        await expired(query, state)
-        return
-    await query.answer()
-    if (message := message_of(query)) is None:
-        return
-    step = back(wizard.draft)
-    ctx = _ctx(message, state, services, db_user)
-    # Editing one part, Back returns to the summary; but the days go back to the times (the
-    # same part), and the limits' questions to the limits.
-    single_part = wizard.single and current != RuleWizard.days.state
-    if single_part and step not in (Step.CONFIRM, Step.LIMITS):
-        step = Step.CONFIRM
-    await ASK[step](ctx)
-
-
-async def on_rule_unexpected_message(message: Message) -> None:
-    await message.answer(
-        _("Use the buttons above, or send the text I asked for. /cancel leaves the dialog.")
-    )
+budget_window = Window(
+    translated(
+        "How many AI tokens may this rule use per month? A post takes about 500–1500. "
+        "Send a number, or <code>off</code> for no limit."
+    ),
+    TextInput(
+        id="budget_typed",
+        type_factory=parse_budget,
+        on_success=on_budget,
+        on_error=answer_error(budget_error),
+    ),
+    unexpected(),
+    Row(back_to(RuleDialog.limits, when=None), cancel()),
+    state=RuleDialog.budget,
+)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from handlers.failures import failure_text
 from handlers.render import target_label
 from platforms.telegram import render_post_html
 from services.rules import NAME_LIMIT, RuleDraft, RuleError
@@ -52,14 +53,6 @@ def style_label(key: str) -> str:
 
 def not_yours() -> str:
     return _("This rule is not yours or no longer exists.")
-
-
-def stale_button() -> str:
-    return _("This button is no longer active. Open /menu.")
-
-
-def dialog_expired() -> str:
-    return _("This dialog has expired. Open /rules to start again.")
 
 
 def try_again() -> str:
@@ -201,8 +194,10 @@ def rule_details(rule: AutoPostingRule, timezone: str) -> str:
             when=local_moment(rule.last_executed_at, timezone) if rule.last_executed_at else never
         ),
     ]
-    if rule.last_error:
-        lines.append(_("Last error: {error}").format(error=escape(_cut(rule.last_error, 300))))
+    if rule.last_error or rule.error_code:
+        # A sentence in the reader's language that says what to do; the raw details stay in
+        # the log (and, for admins, in /failed).
+        lines.append(_("Last error: {error}").format(error=escape(failure_text(rule.error_code))))
     if rule.is_active and rule.next_execution_at:
         lines.append(
             _("Next run: {when}").format(when=local_moment(rule.next_execution_at, timezone))

@@ -1,36 +1,47 @@
-"""The rule dialog's answers, step by step: name, schedule, content, targets, publishing.
-Each handler checks the answer, stores it in the typed draft (`WizardData`) and asks the
-next step from the step table (handlers/rules/steps.py)."""
+"""The rule dialog's answers, part by part: what a typed answer must look like (the
+`TextInput` type factories: a ValueError keeps the step and says why), and what each answer
+or button does to the draft (`WizardData` in dialog_data) and where the dialog goes next.
+
+A part (name, schedule, content, targets, publishing) ends with `part_done`: the next part
+while the rule is being built, the summary once it has been shown (editing one part)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from html import escape
+from operator import itemgetter
+from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram_dialog import DialogManager
+from aiogram_dialog.widgets.input import ManagedTextInput, MessageInput
+from aiogram_dialog.widgets.kbd import Button, Multiselect
+from aiogram_dialog.widgets.text import Text as TextWidget
 
 from content.fitting import TELEGRAM_TEXT_LIMIT, fit_for_platform
-from handlers.rules.callbacks import RuleTargetCb, RuleWizCb
-from handlers.rules.keyboards import days_keyboard, hours_keyboard, nav_only, rule_targets_keyboard
-from handlers.rules.states import WizardData, load_wizard, save_wizard
-from handlers.rules.steps import (
-    ASK,
-    Step,
-    StepContext,
-    chosen_days,
-    expired,
-    message_of,
-    section_done,
-    show_confirm,
+from handlers.render import message_html
+from handlers.rules.states import (
+    RuleDialog,
+    change_draft,
+    draft_of,
+    save_draft,
+    save_wizard,
+    services_of,
+    user_of,
+    wizard_of,
 )
-from handlers.rules.texts import PROMPT_LIMIT, STYLE_PROMPTS, stale_button
-from services.container import Services
+from handlers.rules.texts import PROMPT_LIMIT, STYLE_PROMPTS
 from services.rules import NAME_LIMIT, RuleDraft
-from services.schedule import Schedule, ScheduleError, parse_hhmm, validate_schedule
-from storage.models import User
+from services.schedule import (
+    Schedule,
+    ScheduleError,
+    build_trigger,
+    parse_hhmm,
+    validate_schedule,
+)
 from storage.rule_config import (
     ALL_DAYS,
     SCHEDULE_KINDS,
@@ -45,40 +56,129 @@ from storage.rule_config import (
 _TIME_SPLIT = re.compile(r"[,;\s]+")
 MAX_TIMES = 24
 MAX_INTERVAL_HOURS = 168
+STYLE_LIMIT = 300
 
 
-def with_draft(wizard: WizardData, **changes: object) -> WizardData:
-    return wizard.model_copy(update={"draft": wizard.draft.model_copy(update=changes)})
+# ---------- where the dialog goes after a part ----------
 
 
-async def _wizard(event: Message | CallbackQuery, state: FSMContext) -> WizardData | None:
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await expired(event, state)
-    return wizard
+async def show_summary(manager: DialogManager) -> None:
+    """The summary; from now on a finished part (and Back) returns to it."""
+    save_wizard(manager, wizard_of(manager).model_copy(update={"from_summary": True}))
+    await manager.switch_to(RuleDialog.summary)
 
 
-def _ctx(message: Message, state: FSMContext, services: Services, user: User) -> StepContext:
-    return StepContext(message, state, services, user)
+async def part_done(manager: DialogManager, following: State) -> None:
+    if wizard_of(manager).from_summary:
+        await show_summary(manager)
+    else:
+        await manager.switch_to(following)
+
+
+# ---------- validators (TextInput type factories: ValueError = try again) ----------
+
+
+def rule_name(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > NAME_LIMIT or name.startswith("/"):
+        raise ValueError("name")
+    return name
+
+
+def parse_times(text: str) -> tuple[str, ...]:
+    times: set[tuple[int, int]] = set()
+    for part in _TIME_SPLIT.split(text.strip()):
+        if part:
+            times.add(parse_hhmm(part.replace(".", ":")))
+    if not times or len(times) > MAX_TIMES:
+        raise ScheduleError("no times")
+    return tuple(f"{h:02d}:{m:02d}" for h, m in sorted(times))
+
+
+def interval_hours(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or not 1 <= int(value) <= MAX_INTERVAL_HOURS:
+        raise ValueError("hours")
+    return int(value)
+
+
+def cron_expression(text: str) -> str:
+    """Five fields APScheduler reads (the zone and "does it ever fire" are checked with the
+    draft's zone once the expression reads)."""
+    expression = " ".join(text.split())
+    build_trigger(Schedule.of(CronSchedule(expression=expression), "UTC"))
+    return expression
+
+
+def topic(text: str) -> str:
+    value = text.strip()
+    if not value or len(value) > PROMPT_LIMIT or value.startswith("/"):
+        raise ValueError("topic")
+    return value
+
+
+def own_style(text: str) -> str:
+    value = text.strip()
+    if not value or value.startswith("/"):
+        raise ValueError("style")
+    return value[:STYLE_LIMIT]
+
+
+def answer_error(say: Callable[[], str]) -> Callable[..., Any]:
+    """An `on_error` for a TextInput: say what is wrong; the step stays and is shown again."""
+
+    async def on_error(
+        message: Message, _widget: ManagedTextInput[Any], _manager: DialogManager, _e: ValueError
+    ) -> None:
+        await message.answer(say())
+
+    return on_error
+
+
+def name_error() -> str:
+    return _("The name must be 1 to {limit} characters.").format(limit=NAME_LIMIT)
+
+
+def times_error() -> str:
+    return _("I could not read that. Send times as HH:MM, for example 09:00, 18:30.")
+
+
+def hours_error() -> str:
+    return _("Send a whole number of hours from 1 to 168.")
+
+
+def topic_error() -> str:
+    return _("Send the topic as text, up to {limit} characters.").format(limit=PROMPT_LIMIT)
+
+
+def style_error() -> str:
+    return _("Which style? Tap one, send your own description, or skip.")
+
+
+async def on_cron_error(
+    message: Message, _widget: ManagedTextInput[str], _manager: DialogManager, error: ValueError
+) -> None:
+    await message.answer(
+        _("That cron expression does not work: {error}").format(error=escape(str(error)))
+    )
+
+
+async def on_unexpected_message(
+    message: Message, _widget: MessageInput, _manager: DialogManager
+) -> None:
+    await message.answer(
+        _("Use the buttons above, or send the text I asked for. /cancel leaves the dialog.")
+    )
 
 
 # ---------- name ----------
 
 
-async def on_rule_name(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_name(
+    _message: Message, _widget: ManagedTextInput[str], manager: DialogManager, name: str
 ) -> None:
-    if (wizard := await _wizard(message, state)) is None:
-        return
-    name = (message.text or "").strip()
-    if not name or len(name) > NAME_LIMIT or name.startswith("/"):
-        await message.answer(
-            _("The name must be 1 to {limit} characters.").format(limit=NAME_LIMIT),
-            reply_markup=nav_only(),
-        )
-        return
-    await save_wizard(state, with_draft(wizard, name=name))
-    await section_done(_ctx(message, state, services, db_user), Step.SCHEDULE_TYPE)
+    change_draft(manager, name=name)
+    await part_done(manager, RuleDialog.schedule_type)
 
 
 # ---------- schedule ----------
@@ -102,335 +202,256 @@ def schedule_of_kind(previous: ScheduleSpec | None, kind: ScheduleKind) -> Sched
     return WeeklySchedule(times=times, days_of_week=days, **window)
 
 
-async def on_schedule_type(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
+_AFTER_KIND: dict[ScheduleKind, State] = {
+    "daily": RuleDialog.times,
+    "weekly": RuleDialog.times,
+    "interval": RuleDialog.hours,
+    "cron": RuleDialog.cron,
+}
+
+
+async def on_schedule_kind(
+    _callback: CallbackQuery, _widget: Any, manager: DialogManager, value: str
 ) -> None:
-    kind = next((k for k in SCHEDULE_KINDS if k == callback_data.value), None)
+    kind = next((k for k in SCHEDULE_KINDS if k == value), None)
     if kind is None:
-        await query.answer(stale_button(), show_alert=True)
         return
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    await save_wizard(
-        state, with_draft(wizard, schedule=schedule_of_kind(wizard.draft.schedule, kind))
-    )
-    await query.answer()
-    if (message := message_of(query)) is None:
-        return
-    following = {"interval": Step.HOURS, "cron": Step.CRON}.get(kind, Step.TIMES)
-    await ASK[following](_ctx(message, state, services, db_user))
+    change_draft(manager, schedule=schedule_of_kind(draft_of(manager).schedule, kind))
+    await manager.switch_to(_AFTER_KIND[kind])
 
 
-def parse_times(text: str) -> tuple[str, ...]:
-    times: set[tuple[int, int]] = set()
-    for part in _TIME_SPLIT.split(text.strip()):
-        if part:
-            times.add(parse_hhmm(part.replace(".", ":")))
-    if not times or len(times) > MAX_TIMES:
-        raise ScheduleError("no times")
-    return tuple(f"{h:02d}:{m:02d}" for h, m in sorted(times))
-
-
-async def on_rule_times(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_times(
+    _message: Message,
+    _widget: ManagedTextInput[tuple[str, ...]],
+    manager: DialogManager,
+    times: tuple[str, ...],
 ) -> None:
-    if (wizard := await _wizard(message, state)) is None:
-        return
-    schedule = wizard.draft.schedule
+    schedule = draft_of(manager).schedule
     if not isinstance(schedule, DailySchedule | WeeklySchedule):
-        await expired(message, state)
-        return
-    try:
-        times = parse_times(message.text or "")
-    except ScheduleError:
-        await message.answer(
-            _("I could not read that. Send times as HH:MM, for example 09:00, 18:30."),
-            reply_markup=nav_only(),
-        )
-        return
-    await save_wizard(
-        state, with_draft(wizard, schedule=schedule.model_copy(update={"times": times}))
-    )
-    await ASK[Step.DAYS](_ctx(message, state, services, db_user))
+        schedule = schedule_of_kind(schedule, "daily")
+    change_draft(manager, schedule=schedule.model_copy(update={"times": times}))
+    await manager.switch_to(RuleDialog.days)
 
 
-async def on_rule_day_toggle(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    if not callback_data.value.isdigit() or int(callback_data.value) not in ALL_DAYS:
-        await query.answer()
-        return
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    schedule = wizard.draft.schedule
+def chosen_days(draft: RuleDraft) -> tuple[int, ...]:
+    schedule = draft.schedule
+    if isinstance(schedule, DailySchedule | WeeklySchedule):
+        return tuple(schedule.days_of_week)
+    return ()
+
+
+def with_days(draft: RuleDraft, days: tuple[int, ...]) -> RuleDraft:
+    schedule = draft.schedule
     if not isinstance(schedule, DailySchedule | WeeklySchedule):
-        await expired(query, state)
-        return
-    chosen = chosen_days(wizard.draft) ^ {int(callback_data.value)}
-    days = tuple(sorted(chosen))
-    await save_wizard(
-        state, with_draft(wizard, schedule=schedule.model_copy(update={"days_of_week": days}))
+        return draft
+    chosen = tuple(sorted(d for d in set(days) if d in ALL_DAYS))
+    return draft.model_copy(
+        update={"schedule": schedule.model_copy(update={"days_of_week": chosen})}
     )
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        try:
-            await message.edit_reply_markup(reply_markup=days_keyboard(chosen))
-        except TelegramBadRequest:
-            await ASK[Step.DAYS](_ctx(message, state, services, db_user))
 
 
-async def on_rule_days_done(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await _wizard(query, state)) is None:
+async def on_days_done(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    if not chosen_days(draft_of(manager)):
+        await callback.answer(_("Choose at least one day."), show_alert=True)
         return
-    if not chosen_days(wizard.draft):
-        await query.answer(_("Choose at least one day."), show_alert=True)
-        return
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await section_done(_ctx(message, state, services, db_user), Step.CONTENT_TYPE)
+    await part_done(manager, RuleDialog.content_type)
 
 
-async def _set_hours(ctx: StepContext, value: str) -> None:
-    if (wizard := await _wizard(ctx.message, ctx.state)) is None:
-        return
-    value = value.strip()
-    if not value.isdigit() or not 1 <= int(value) <= MAX_INTERVAL_HOURS:
-        await ctx.message.answer(
-            _("Send a whole number of hours from 1 to 168."), reply_markup=hours_keyboard()
-        )
-        return
-    previous = wizard.draft.schedule
-    schedule = schedule_of_kind(previous, "interval").model_copy(
-        update={"hours": float(value), "minutes": 0.0}
+async def set_interval(manager: DialogManager, hours: int) -> None:
+    schedule = schedule_of_kind(draft_of(manager).schedule, "interval").model_copy(
+        update={"hours": float(hours), "minutes": 0.0}
     )
-    await save_wizard(ctx.state, with_draft(wizard, schedule=schedule))
-    await section_done(ctx, Step.CONTENT_TYPE)
+    change_draft(manager, schedule=schedule)
+    await part_done(manager, RuleDialog.content_type)
 
 
-async def on_rule_hours_button(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
+async def on_hours_button(
+    _callback: CallbackQuery, _widget: Any, manager: DialogManager, hours: int
 ) -> None:
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await _set_hours(_ctx(message, state, services, db_user), callback_data.value)
+    if 1 <= hours <= MAX_INTERVAL_HOURS:
+        await set_interval(manager, hours)
 
 
-async def on_rule_hours_text(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_hours_typed(
+    _message: Message, _widget: ManagedTextInput[int], manager: DialogManager, hours: int
 ) -> None:
-    await _set_hours(_ctx(message, state, services, db_user), message.text or "")
+    await set_interval(manager, hours)
 
 
-async def on_rule_cron(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_cron(
+    message: Message, widget: ManagedTextInput[str], manager: DialogManager, expression: str
 ) -> None:
-    if (wizard := await _wizard(message, state)) is None:
-        return
-    expression = " ".join((message.text or "").split())
-    schedule = schedule_of_kind(wizard.draft.schedule, "cron").model_copy(
+    draft = draft_of(manager)
+    schedule = schedule_of_kind(draft.schedule, "cron").model_copy(
         update={"expression": expression}
     )
     try:
-        validate_schedule(Schedule.of(schedule, wizard.draft.timezone), services.clock.now())
+        validate_schedule(Schedule.of(schedule, draft.timezone), services_of(manager).clock.now())
     except ScheduleError as exc:
-        await message.answer(
-            _("That cron expression does not work: {error}").format(error=escape(str(exc))),
-            reply_markup=nav_only(),
-        )
+        await on_cron_error(message, widget, manager, exc)
         return
-    await save_wizard(state, with_draft(wizard, schedule=schedule))
-    await section_done(_ctx(message, state, services, db_user), Step.CONTENT_TYPE)
+    change_draft(manager, schedule=schedule)
+    await part_done(manager, RuleDialog.content_type)
 
 
 # ---------- content ----------
 
 
-async def on_rule_content_type(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    use_ai = callback_data.value == "ai"
-    if use_ai and not services.generator.available:
-        await query.answer(
+async def on_content_ai(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    if not services_of(manager).generator.available:
+        await callback.answer(
             _("AI writing is not configured on this bot (OPENAI_API_KEY)."), show_alert=True
         )
         return
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    content = wizard.draft.content.model_copy(update={"kind": "ai" if use_ai else "text"})
-    await save_wizard(state, with_draft(wizard, content=content))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await ASK[Step.PROMPT if use_ai else Step.TEXT](_ctx(message, state, services, db_user))
+    content = draft_of(manager).content.model_copy(update={"kind": "ai"})
+    change_draft(manager, content=content)
+    await manager.switch_to(RuleDialog.prompt)
 
 
-async def on_rule_prompt(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_content_text(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
 ) -> None:
-    if (wizard := await _wizard(message, state)) is None:
-        return
-    topic = (message.text or "").strip()
-    if not topic or len(topic) > PROMPT_LIMIT or topic.startswith("/"):
-        await message.answer(
-            _("Send the topic as text, up to {limit} characters.").format(limit=PROMPT_LIMIT),
-            reply_markup=nav_only(),
-        )
-        return
-    content = wizard.draft.content.model_copy(
-        update={"kind": "ai", "description": topic, "text": None}
+    change_draft(manager, content=draft_of(manager).content.model_copy(update={"kind": "text"}))
+    await manager.switch_to(RuleDialog.text)
+
+
+async def on_topic(
+    _message: Message, _widget: ManagedTextInput[str], manager: DialogManager, value: str
+) -> None:
+    content = draft_of(manager).content.model_copy(
+        update={"kind": "ai", "description": value, "text": None}
     )
-    await save_wizard(state, with_draft(wizard, content=content))
-    await ASK[Step.STYLE](_ctx(message, state, services, db_user))
+    change_draft(manager, content=content)
+    await manager.switch_to(RuleDialog.style)
 
 
-async def _set_style(ctx: StepContext, style: str | None, key: str | None) -> None:
-    if (wizard := await _wizard(ctx.message, ctx.state)) is None:
-        return
-    content = wizard.draft.content.model_copy(update={"style": style, "style_key": key})
-    await save_wizard(ctx.state, with_draft(wizard, content=content))
-    await section_done(ctx, Step.TARGETS)
+async def set_style(manager: DialogManager, style: str | None, key: str | None) -> None:
+    content = draft_of(manager).content.model_copy(update={"style": style, "style_key": key})
+    change_draft(manager, content=content)
+    await part_done(manager, RuleDialog.targets)
 
 
-async def on_rule_style_button(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
+async def on_style_button(
+    _callback: CallbackQuery, _widget: Any, manager: DialogManager, key: str
 ) -> None:
-    await query.answer()
-    if (message := message_of(query)) is None:
-        return
-    key = callback_data.value
-    ctx = _ctx(message, state, services, db_user)
     if key in STYLE_PROMPTS:
-        await _set_style(ctx, STYLE_PROMPTS[key], key)
-    else:
-        await _set_style(ctx, None, None)
+        await set_style(manager, STYLE_PROMPTS[key], key)
 
 
-async def on_rule_style_text(
-    message: Message, state: FSMContext, services: Services, db_user: User
+async def on_style_skip(_callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    await set_style(manager, None, None)
+
+
+async def on_style_typed(
+    _message: Message, _widget: ManagedTextInput[str], manager: DialogManager, style: str
 ) -> None:
-    ctx = _ctx(message, state, services, db_user)
-    style = (message.text or "").strip()
-    if not style or style.startswith("/"):
-        await ASK[Step.STYLE](ctx)
-        return
-    await _set_style(ctx, style[:300], None)
+    await set_style(manager, style, None)
 
 
-async def on_rule_text(
-    message: Message, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await _wizard(message, state)) is None:
-        return
-    text = message.html_text
-    if not fit_for_platform("telegram", text).ok:
+async def on_fixed_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
+    """The fixed text keeps its formatting (HTML), so it is read here rather than by a
+    TextInput (which sees the plain text only)."""
+    text = message_html(message) if message.text else ""
+    if not text or not fit_for_platform("telegram", text).ok:
         await message.answer(
-            _("The text must be 1 to {limit} characters.").format(limit=TELEGRAM_TEXT_LIMIT),
-            reply_markup=nav_only(),
+            _("The text must be 1 to {limit} characters.").format(limit=TELEGRAM_TEXT_LIMIT)
         )
         return
-    content = wizard.draft.content.model_copy(
+    content = draft_of(manager).content.model_copy(
         update={"kind": "text", "text": text, "description": "", "style": None, "style_key": None}
     )
-    await save_wizard(state, with_draft(wizard, content=content))
-    await section_done(_ctx(message, state, services, db_user), Step.TARGETS)
+    change_draft(manager, content=content)
+    await part_done(manager, RuleDialog.targets)
 
 
 # ---------- targets and publishing ----------
 
 
-async def on_rule_target_toggle(
-    query: CallbackQuery,
-    callback_data: RuleTargetCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    target = await services.targets.get(db_user.id, callback_data.target_id)
-    if target is None:
-        await query.answer(_("That target is not yours or no longer exists."), show_alert=True)
-        return
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    chosen = set(wizard.draft.target_ids) ^ {target.id}
-    await save_wizard(state, with_draft(wizard, target_ids=tuple(sorted(chosen))))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        targets = await services.targets.list(db_user.id)
-        try:
-            await message.edit_reply_markup(reply_markup=rule_targets_keyboard(targets, chosen))
-        except TelegramBadRequest:
-            await ASK[Step.TARGETS](_ctx(message, state, services, db_user))
+class DraftMultiselect(Multiselect[int]):
+    """A Multiselect whose checked items are a field of the rule draft (the days, the
+    targets) rather than the widget's own data: the draft is the one truth, so an edited
+    rule opens with its days and targets checked."""
 
-
-async def on_rule_targets_done(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    owned = await services.targets.get_many(db_user.id, wizard.draft.target_ids)
-    if not owned:
-        await query.answer(_("Choose at least one of your channels."), show_alert=True)
-        return
-    await save_wizard(state, with_draft(wizard, target_ids=tuple(t.id for t in owned)))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await section_done(_ctx(message, state, services, db_user), Step.MODE)
-
-
-async def on_rule_mode(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    if (wizard := await _wizard(query, state)) is None:
-        return
-    approval = callback_data.value == "approval"
-    await save_wizard(state, with_draft(wizard, approval_required=approval))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await ASK[Step.POLICY if approval else Step.CONFIRM](
-            _ctx(message, state, services, db_user)
+    def __init__(
+        self,
+        checked_text: TextWidget,
+        unchecked_text: TextWidget,
+        id: str,
+        items: str,
+        *,
+        read: Callable[[RuleDraft], Iterable[int]],
+        write: Callable[[RuleDraft, tuple[int, ...]], RuleDraft],
+    ) -> None:
+        super().__init__(
+            checked_text,
+            unchecked_text,
+            id=id,
+            item_id_getter=itemgetter(0),
+            items=items,
+            type_factory=int,
         )
+        self._read = read
+        self._write = write
+
+    def get_widget_data(self, manager: DialogManager, default: Any) -> Any:
+        return [str(item) for item in self._read(draft_of(manager))]
+
+    def set_widget_data(self, manager: DialogManager, value: Any) -> Any:
+        chosen = tuple(int(item) for item in value if str(item).isdigit())
+        save_draft(manager, self._write(draft_of(manager), chosen))
 
 
-async def on_rule_policy(
-    query: CallbackQuery,
-    callback_data: RuleWizCb,
-    state: FSMContext,
-    services: Services,
-    db_user: User,
-) -> None:
-    if (wizard := await _wizard(query, state)) is None:
+def with_targets(draft: RuleDraft, target_ids: tuple[int, ...]) -> RuleDraft:
+    ids = tuple(sorted({i for i in target_ids if 0 <= i <= 2_147_483_647}))
+    return draft.model_copy(update={"target_ids": ids})
+
+
+async def on_linked(_start_data: Any, result: Any, manager: DialogManager) -> None:
+    """Back from a linking dialog: the target it linked (if any, and if it is this user's)
+    is chosen for the rule."""
+    if not isinstance(result, int) or isinstance(result, bool):
         return
-    policy = "publish" if callback_data.value == "publish" else "skip"
-    await save_wizard(state, with_draft(wizard, approval_policy=policy))
-    await query.answer()
-    if (message := message_of(query)) is not None:
-        await show_confirm(_ctx(message, state, services, db_user))
+    target = await services_of(manager).targets.get(user_of(manager).id, result)
+    if target is not None:
+        draft = draft_of(manager)
+        save_draft(manager, with_targets(draft, (*draft.target_ids, target.id)))
 
 
-def new_wizard(user: User) -> WizardData:
-    return WizardData(draft=RuleDraft(timezone=user.timezone))
+async def on_targets_done(
+    callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    services, user = services_of(manager), user_of(manager)
+    owned = await services.targets.get_many(user.id, draft_of(manager).target_ids)
+    if not owned:
+        await callback.answer(_("Choose at least one of your channels."), show_alert=True)
+        return
+    change_draft(manager, target_ids=tuple(t.id for t in owned))
+    await part_done(manager, RuleDialog.mode)
+
+
+async def on_mode_direct(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    change_draft(manager, approval_required=False)
+    await show_summary(manager)
+
+
+async def on_mode_approval(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    change_draft(manager, approval_required=True)
+    await manager.switch_to(RuleDialog.policy)
+
+
+async def on_policy_skip(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    change_draft(manager, approval_policy="skip")
+    await show_summary(manager)
+
+
+async def on_policy_publish(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    change_draft(manager, approval_policy="publish")
+    await show_summary(manager)

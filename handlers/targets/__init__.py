@@ -1,7 +1,10 @@
-"""Targets (where posts go): the list, linking a Telegram channel, one target's view and
-unlinking. X and Instagram accounts are linked by the accounts feature; the three "➕ Link"
-buttons and the way back to the new post's target picker come from there."""
+"""Targets (where posts go): the list, one target's view and unlinking. Linking a channel,
+an X or an Instagram account is the accounts feature's dialogs; the three "➕ Link" buttons
+come from there.
 
-from handlers.targets.router import build_router
+Public API: `build_router()`, and `show_targets(message, services, user)` (the list; the
+linking dialogs come back to it)."""
 
-__all__ = ["build_router"]
+from handlers.targets.router import build_router, show_targets
+
+__all__ = ["build_router", "show_targets"]

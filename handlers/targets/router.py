@@ -1,44 +1,26 @@
-"""Targets: list, link a Telegram channel (both checks on Telegram first), unlink."""
+"""Targets: the list, one target's view, unlink. Linking is the accounts feature's dialogs."""
 
 from __future__ import annotations
 
-import re
 from html import escape
 from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, MessageOriginChannel
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.accounts import (
-    AccountCb,
-    begin_linking,
-    finish_linking,
-    leave_linking,
-    reopen_target_picker,
-)
-from handlers.callbacks import MenuCb, NavCb
-from handlers.keyboards import back_cancel, main_menu
-from handlers.render import target_label, target_name
+from handlers.callbacks import MenuCb
+from handlers.failures import failure_text
+from handlers.keyboards import main_menu
+from handlers.render import target_label
 from handlers.targets.callbacks import TargetCb
 from handlers.targets.keyboards import target_keyboard, targets_keyboard, unlink_keyboard
-from handlers.targets.states import LinkChannel
-from handlers.targets.texts import (
-    channel_instructions,
-    link_problem_text,
-    not_yours_text,
-    targets_list_text,
-)
-from platforms.telegram import ChannelLinkError
-from storage.models import Platform, TargetStatus, User
+from handlers.targets.texts import not_yours_text, targets_list_text
+from storage.models import TargetStatus, User
 
 if TYPE_CHECKING:
     from services.container import Services
-
-USERNAME_RE = re.compile(r"^(?:@|https?://t\.me/|t\.me/)?([A-Za-z][A-Za-z0-9_]{3,31})/?$")
-CHAT_ID_RE = re.compile(r"^-100\d{5,}$")
 
 
 async def show_targets(message: Message, services: Services, user: User) -> None:
@@ -56,75 +38,6 @@ async def on_menu_targets(query: CallbackQuery, services: Services, db_user: Use
         await show_targets(query.message, services, db_user)
 
 
-# ---------- linking a channel ----------
-
-
-async def cmd_link(message: Message, state: FSMContext) -> None:
-    await ask_for_channel(message, state, by_command=True)
-
-
-async def on_link_pressed(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer()
-    if isinstance(query.message, Message):
-        await ask_for_channel(query.message, state, by_command=False)
-
-
-async def ask_for_channel(message: Message, state: FSMContext, *, by_command: bool) -> None:
-    await begin_linking(state, by_command=by_command)
-    await state.set_state(LinkChannel.waiting)
-    await message.answer(channel_instructions(), reply_markup=back_cancel())
-
-
-def channel_reference(message: Message) -> int | str | None:
-    """The channel the user means: a forwarded post's channel, a -100… id or a @username."""
-    if isinstance(message.forward_origin, MessageOriginChannel):
-        return message.forward_origin.chat.id
-    text = (message.text or "").strip()
-    if CHAT_ID_RE.match(text):
-        return int(text)
-    match = USERNAME_RE.match(text)
-    return "@" + match.group(1) if match else None
-
-
-async def on_channel_reference(
-    message: Message, state: FSMContext, services: Services, db_user: User
-) -> None:
-    ref = channel_reference(message)
-    if ref is None:
-        await message.answer(
-            _("Forward a post from the channel, or send its @username (for example @my_channel)."),
-            reply_markup=back_cancel(),
-        )
-        return
-    try:
-        # Both checks on Telegram (the bot may post, the user administers the channel)
-        # before any unit of work opens; then one write unit stores the target.
-        info = await services.channel_verifier.verify(ref, db_user.id)
-    except ChannelLinkError as exc:
-        await message.answer(link_problem_text(exc), reply_markup=back_cancel())
-        return
-    target = await services.targets.link(
-        db_user.id, Platform.TELEGRAM, info.chat_id, info.title, info.username
-    )
-    text = _("✅ Channel {title} is linked. I will publish there.").format(
-        title=target_name(target)
-    )
-    if not await finish_linking(message, state, services, db_user, target, text):
-        await show_targets(message, services, db_user)
-
-
-async def on_back_from_link(
-    query: CallbackQuery, state: FSMContext, services: Services, db_user: User
-) -> None:
-    await query.answer()
-    if not isinstance(query.message, Message):
-        return
-    if await leave_linking(state):
-        await reopen_target_picker(query.message, state, services, db_user)
-        return
-    await show_targets(query.message, services, db_user)
-
-
 # ---------- one target ----------
 
 
@@ -139,7 +52,7 @@ async def on_target_view(
     text = target_label(target)
     if target.status == TargetStatus.BROKEN:
         text += "\n" + _("⚠️ Publishing fails: {error}").format(
-            error=escape(target.last_error or "")
+            error=escape(failure_text(target.error_code))
         )
     if isinstance(query.message, Message):
         await query.message.answer(text, reply_markup=target_keyboard(target))
@@ -178,15 +91,6 @@ def build_router() -> Router:
     router.message.register(cmd_channels, Command("channels", "targets"))
     router.callback_query.register(on_menu_targets, MenuCb.filter(F.action == "targets"))
     router.callback_query.register(on_menu_targets, TargetCb.filter(F.action == "list"))
-
-    router.message.register(cmd_link, Command("link"))
-    router.callback_query.register(
-        on_link_pressed, AccountCb.filter((F.action == "link") & (F.platform == "telegram"))
-    )
-    router.message.register(on_channel_reference, LinkChannel.waiting, ~F.text.startswith("/"))
-    router.callback_query.register(
-        on_back_from_link, NavCb.filter(F.action == "back"), LinkChannel.waiting
-    )
 
     router.callback_query.register(on_target_view, TargetCb.filter(F.action == "view"))
     router.callback_query.register(on_target_unlink, TargetCb.filter(F.action == "unlink"))

@@ -36,6 +36,12 @@ class Chat:
         self.tg.user_message(self.user_id, text)
         return await self.expect(expect)
 
+    async def forward(self, channel_id: int, expect: str) -> dict[str, Any]:
+        """Forward a post of the channel to the bot (as when linking it)."""
+        self._mark()
+        self.tg.forward_from_channel(self.user_id, channel_id)
+        return await self.expect(expect)
+
     async def tap(self, message: dict[str, Any], button: str, expect: str) -> dict[str, Any]:
         self._mark()
         self.taps += 1
@@ -51,10 +57,16 @@ class Chat:
         )
         return str(self.tg.calls_to("answerCallbackQuery")[before].params.get("text", ""))
 
-    async def toggle(self, message: dict[str, Any], button: str) -> None:
-        before = len(self.tg.calls_to("editMessageReplyMarkup"))
+    def _edits(self) -> int:
+        return len(self.tg.calls_to("editMessageReplyMarkup")) + len(
+            self.tg.calls_to("editMessageText")
+        )
+
+    async def toggle(self, message: dict[str, Any], button: str) -> dict[str, Any]:
+        """Tap a button that changes the message in place (a check mark); returns the
+        message as it is now."""
+        before = self._edits()
         self.taps += 1
         self.tg.press(self.user_id, message, self.tg.find_button(message, button))
-        await self.tg.wait_for(
-            lambda: len(self.tg.calls_to("editMessageReplyMarkup")) > before, what="a toggle"
-        )
+        await self.tg.wait_for(lambda: self._edits() > before, what="a toggle")
+        return self.tg.last_bot_message(self.user_id)

@@ -3,6 +3,7 @@ fake Bot API and the fake model."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from storage.models import AutoPostingRule, PostStatus, ScheduledPost
 from storage.rule_config import ALL_DAYS, ContentConfig, DailySchedule, QuietHours
 from tests.ai.chat import Chat
 from tests.ai.helpers import at, create_rule, load_rule, seed_user_and_channel
-from tests.conftest import OTHER_USER_ID, USER_ID, make_settings, polling
+from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings, polling
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram import FakeTelegram
 from workers.auto_posting import AutoPostingWorker
@@ -63,13 +64,15 @@ async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
 
     sample = await chat.tap(confirm, "Try it now", "Dry run: nothing is published")
     await chat.expect("Sample for Telegram")
-    again = await chat.expect("Save the rule?")
+    again = await chat.expect("Check the new rule")  # the summary again, below the sample
     assert len(fake_ai.requests) == 1
     assert sample and await rules_of(running) == []  # a dry run saves nothing
 
+    save = fake_tg.find_button(again, "Save the rule")
     await chat.tap(again, "Save the rule", "The rule is saved")
     view = await chat.expect("Next run:")
     assert "Runs: 0 · successes: 0 · failures: 0" in view["text"]
+    assert again["reply_markup"] is None  # the dialog's message keeps no buttons
     (rule,) = await rules_of(running)
     assert rule.name == "Тестовое правило"
     assert (rule.schedule_type, rule.schedule_config) == (
@@ -81,6 +84,11 @@ async def test_create_the_seed_rule_by_chat_with_dry_run_and_five_next_runs(
     assert rule.next_execution_at == at(MSK, 2026, 12, 1, 12, 5)
     assert chat.taps == 10  # nine taps, plus one for the optional dry run
 
+    # The closed dialog's buttons do nothing any more (a second Save makes no second rule).
+    stale = await chat.tap_data(again, save)
+    assert "no longer active" in stale
+    assert len(await rules_of(running)) == 1
+
 
 async def test_back_and_cancel_work_in_the_rule_dialog(
     running: App, fake_tg: FakeTelegram
@@ -89,36 +97,58 @@ async def test_back_and_cancel_work_in_the_rule_dialog(
     chat = Chat(fake_tg, USER_ID)
     listing = await chat.say("/rules", "No rules yet")
     step = await chat.tap(listing, "New rule", "Step 1 of 5")
+    assert await window_becomes(running, USER_ID, "RuleDialog:name")
     step = await chat.say("Weekly digest", "Step 2 of 5")
     step = await chat.tap(step, "Weekly", "At what time?")
     step = await chat.tap(step, "Back", "Step 2 of 5")
     step = await chat.tap(step, "Every N hours", "Every how many hours?")
-    step = await chat.say("0", "whole number of hours")
+    # A wrong answer says why, and the same step is shown again below it.
+    await chat.say("0", "whole number of hours")
+    step = await chat.expect("Every how many hours?")
     step = await chat.tap(step, "6", "Step 3 of 5")
     step = await chat.tap(step, "Back", "Every how many hours?")
     step = await chat.tap(step, "Back", "Step 2 of 5")
     step = await chat.tap(step, "Cron", "cron expression")
-    step = await chat.say("61 * * * *", "does not work")
+    await chat.say("61 * * * *", "does not work")
+    step = await chat.expect("cron expression")
     step = await chat.say("0 9 * * mon", "Step 3 of 5")
-    step = await chat.say("hello", "Use the buttons above")
-    step = await chat.tap(
-        fake_tg.last_message_with_button(USER_ID, "Fixed text"), "Fixed text", "Send the text"
-    )
+    # Text where buttons are expected: a hint, then the step again.
+    await chat.say("hello", "Use the buttons above")
+    step = await chat.expect("Step 3 of 5")
+    step = await chat.tap(step, "Fixed text", "Send the text")
     step = await chat.say("<b>Monday</b> digest is out", "Step 4 of 5")
-    step = await chat.tap(step, "Cancel", "Cancelled")
+    assert await window_becomes(running, USER_ID, "RuleDialog:targets")
+    await chat.tap(step, "Cancel", "Cancelled. Nothing was saved.")
     assert await rules_of(running) == []
-    assert (
-        await running.dispatcher.storage.get_state(  # type: ignore[call-arg]
-            key=_key(running, USER_ID)
-        )
-        is None
-    )
+    assert await window_becomes(running, USER_ID, None)
+    # The dialog's message keeps no buttons that could still act.
+    assert not fake_tg.last_message_with_button(USER_ID, "New post")["text"].startswith("Step")
 
 
-def _key(app: App, user_id: int) -> Any:
+async def open_window(app: App, user_id: int) -> str | None:
+    """The rule dialog's window the user is in (aiogram_dialog's stack), or None."""
+    storage = app.dispatcher.storage
+    stack = await storage.get_data(_key(app, user_id, "aiogd:stack:"))
+    intents = stack.get("intents") or []
+    if not intents:
+        return None
+    context = await storage.get_data(_key(app, user_id, f"aiogd:context:{intents[-1]}"))
+    return str(context.get("state")) if context.get("state") else None
+
+
+async def window_becomes(app: App, user_id: int, expected: str | None) -> bool:
+    """The dialog's storage is written when the update is done, just after its reply."""
+    for _ in range(100):
+        if await open_window(app, user_id) == expected:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def _key(app: App, user_id: int, destiny: str = "default") -> Any:
     from aiogram.fsm.storage.base import StorageKey
 
-    return StorageKey(bot_id=app.bot.id, chat_id=user_id, user_id=user_id)
+    return StorageKey(bot_id=app.bot.id, chat_id=user_id, user_id=user_id, destiny=destiny)
 
 
 async def test_rule_list_pause_resume_run_now_edit_and_delete(
@@ -208,10 +238,19 @@ async def test_forged_rule_and_draft_buttons_of_another_user_are_refused(
         "rl:view:99999999999999999999",
         "rl:pause:-1",
         "ap:approve:2147483648",
-        "rwt:99999999999999999999",
     ):
         alert = await boris.tap_data(own, forged)
         assert "Эта кнопка больше не работает" in alert, forged
+
+    # Anna's rule dialog, open on her rule: its buttons pressed by Boris (the same data, in
+    # his chat) belong to no dialog of his.
+    anna = Chat(fake_tg, USER_ID)
+    listing = await anna.say("/rules", "Auto-posting rules")
+    view = await anna.tap(listing, "Тестовое правило", "Runs:")
+    summary = await anna.tap(view, "Edit", "Edit the rule")
+    for button in ("Save the rule", "✏️ Name", "Limits"):
+        alert = await boris.tap_data(own, fake_tg.find_button(summary, button))
+        assert "Эта кнопка больше не работает" in alert, button
 
     after = await load_rule(running.session_factory, rule_id)
     assert (after.is_active, after.next_execution_at, after.name) == (
@@ -278,3 +317,24 @@ async def test_create_the_seed_rule_by_chat_in_russian(
     assert rule.content_config == ContentConfig(description="Создай пост о технологиях")
     assert fake_ai.requests == []
     assert chat.taps == 9  # plus four typed answers: name, time, topic (and /rules)
+
+
+async def test_a_channel_linked_from_the_rule_dialog_comes_back_chosen(
+    running: App, fake_tg: FakeTelegram
+) -> None:
+    """No channel yet: the targets step links one (the accounts' linking dialog, started on
+    top of the rule dialog) and comes back with it chosen — instead of leaving the rule."""
+    chat = Chat(fake_tg, USER_ID)  # Anna writes in English and has linked nothing
+    listing = await chat.say("/rules", "No rules yet")
+    await chat.tap(listing, "New rule", "Step 1 of 5")
+    step = await chat.say("Plain", "Step 2 of 5")
+    step = await chat.tap(step, "Every N hours", "Every how many hours?")
+    step = await chat.tap(step, "24", "Step 3 of 5")
+    step = await chat.tap(step, "Fixed text", "Send the text")
+    step = await chat.say("Good morning", "You have no linked channels yet")
+    await chat.tap(step, "Link a channel", "Forward")
+    await chat.forward(CHANNEL_ID, "is linked")
+    step = await chat.expect("Step 4 of 5")  # the rule's targets again, below
+    assert "✅ Telegram: Tech news" in str(step["reply_markup"])
+    step = await chat.tap(step, "Done", "Step 5 of 5")
+    await chat.tap(step, "Publish directly", "Check the new rule")

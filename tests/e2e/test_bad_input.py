@@ -87,8 +87,11 @@ async def start_post(fake_tg: FakeTelegram, text: str) -> None:
     preview = await fake_tg.wait_for_text(USER_ID, "how the post will look")
     fake_tg.press(USER_ID, preview, fake_tg.find_button(preview, "Schedule"))
     picker = await fake_tg.wait_for_text(USER_ID, "Where shall I publish")
+    # The linking dialog's window lost its keyboard (an edit) when it closed: wait for
+    # the picker's own edit, the tick.
+    edits = len(fake_tg.calls_to("editMessageReplyMarkup"))
     fake_tg.press(USER_ID, picker, fake_tg.find_button(picker, "News"))
-    await fake_tg.wait_for(lambda: fake_tg.calls_to("editMessageReplyMarkup"))
+    await fake_tg.wait_for(lambda: len(fake_tg.calls_to("editMessageReplyMarkup")) > edits)
     fake_tg.press(USER_ID, picker, fake_tg.find_button(picker, "Done"))
     await fake_tg.wait_for_text(USER_ID, "When?")
 

@@ -8,7 +8,7 @@ Beside each stored message it records what a reader gets (`reader_text`, `reader
 the HTML parsed as Telegram parses it (tests/fakes/telegram_html.py). A message keeps its
 "text"/"caption" as the bot sent them, so tests can match the markup.
 
-`strict=True` (or FAKE_TG_STRICT=1) refuses what Telegram refuses, with its wording: HTML it
+Strict by default (FAKE_TG_STRICT=0 turns it off), it refuses what Telegram refuses, with its wording: HTML it
 cannot parse, texts and captions past 4096/1024 characters once parsed, empty texts, albums of
 0 or more than 10, callback_data outside 1-64 bytes, edits that change nothing, edits of
 messages that do not exist, unknown methods (404). It then answers with the message as Telegram
@@ -63,7 +63,9 @@ TRIVIAL_METHODS = frozenset(
 
 
 def strict_from_environment() -> bool:
-    return os.environ.get("FAKE_TG_STRICT", "").strip().lower() in ("1", "true", "yes")
+    """Strict unless FAKE_TG_STRICT=0: every test runs against what Telegram really accepts
+    (the lenient mode is kept only to debug a test against the raw calls)."""
+    return os.environ.get("FAKE_TG_STRICT", "1").strip().lower() not in ("0", "false", "no")
 
 
 def reader_text(message: dict[str, Any]) -> str:

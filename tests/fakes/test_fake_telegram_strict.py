@@ -62,13 +62,13 @@ async def send(fake: FakeTelegram, text: str, **params: Any) -> tuple[int, dict[
     return await call(fake, "sendMessage", chat_id=USER, text=text, parse_mode="HTML", **params)
 
 
-def test_strict_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FAKE_TG_STRICT", raising=False)
-    assert FakeTelegram(TOKEN).strict is False
-    monkeypatch.setenv("FAKE_TG_STRICT", "1")
     assert FakeTelegram(TOKEN).strict is True
     assert strict_from_environment() is True
-    assert FakeTelegram(TOKEN, strict=False).strict is False
+    monkeypatch.setenv("FAKE_TG_STRICT", "0")
+    assert FakeTelegram(TOKEN).strict is False
+    assert FakeTelegram(TOKEN, strict=True).strict is True
 
 
 async def test_html_is_parsed_and_the_answer_is_what_telegram_returns(

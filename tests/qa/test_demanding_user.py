@@ -376,16 +376,22 @@ async def test_the_apology_speaks_the_language_chosen_in_settings(
     assert texts(reply) == "Извините, у меня что-то сломалось. Пожалуйста, попробуйте ещё раз."
 
 
-async def test_a_broken_targets_reason_is_shown_as_text(sqlite_harness: Harness) -> None:
+async def test_a_broken_targets_reason_is_a_sentence_not_the_platforms_page(
+    sqlite_harness: Harness,
+) -> None:
+    """A platform's raw answer (here an HTML error page) is never shown to the owner: the view
+    says what happened and what to do, in their language; the details stay in the log."""
     chat = await link_channel(sqlite_harness, USER_ID)
     reason = "X answered <html><body>Service Unavailable & more</body></html>"
     async with sqlite_harness.app.session_factory() as session:
         (target,) = await TargetRepository(session).list_for_owner(USER_ID)
-        await TargetRepository(session).mark_broken(target.id, reason)
+        await TargetRepository(session).mark_broken(target.id, reason, "server_error")
         await session.commit()
     await chat.send("/channels")
     (view,) = await chat.tap("Tech news")
-    assert f"Publishing fails: {reason}" in visible_text(view["text"])
+    shown = visible_text(view["text"])
+    assert "Publishing fails: The platform failed on its side. Retry later." in shown
+    assert "Service Unavailable" not in shown and "<html>" not in shown
 
 
 async def test_confirming_to_a_broken_channel_with_html_in_its_title(

@@ -11,7 +11,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from services.clock import ManualClock
 from storage.db import SessionFactory
-from storage.models import PostStatus
+from storage.models import PostStatus, ScheduledPost
 from storage.uow import Database
 from tests.conftest import USER_ID
 from tests.fakes.telegram import FakeTelegram, Fault
@@ -171,11 +171,26 @@ async def test_no_answer_after_sending_is_unknown_never_resent_and_owner_asked(
 
 
 @pytest.mark.parametrize(
-    ("fault", "reason"),
+    ("fault", "reason", "code", "told"),
     [
-        (Fault(400, "Bad Request: message is too long"), "message is too long"),
-        (Fault(403, "Forbidden: bot was kicked from the channel chat"), "kicked"),
-        (Fault(413, "Request Entity Too Large"), "Too Large"),
+        (
+            Fault(400, "Bad Request: message is too long"),
+            "message is too long",
+            "message_too_long",
+            "The post is too long for this platform",
+        ),
+        (
+            Fault(403, "Forbidden: bot was kicked from the channel chat"),
+            "kicked",
+            "bot_kicked",
+            "The bot was removed from the channel",
+        ),
+        (
+            Fault(413, "Request Entity Too Large"),
+            "Too Large",
+            "bad_media",
+            "A picture of the post was refused",
+        ),
     ],
     ids=["400", "403", "413"],
 )
@@ -187,6 +202,8 @@ async def test_permanent_errors_fail_at_once(
     clock: ManualClock,
     fault: Fault,
     reason: str,
+    code: str,
+    told: str,
 ) -> None:
     post_id = await _one_post(session_factory, fake_tg, clock)
     fake_tg.fail_next("sendMessage", fault)
@@ -201,9 +218,12 @@ async def test_permanent_errors_fail_at_once(
     recorded = await attempts(session_factory, post_id)
     assert [a.outcome for a in recorded] == ["permanent"]
     assert reason in (recorded[0].error or "")
+    assert recorded[0].error_code == code
     assert len(fake_tg.calls_to("sendMessage", chat_id=channel_id(0))) == 1
-    told = await fake_tg.wait_for_text(USER_ID, "was not published")
-    assert reason in told["text"]
+    notice = await fake_tg.wait_for_text(USER_ID, "was not published")
+    # The owner reads what to do; the English details stay in the attempt record.
+    assert told in notice["text"]
+    assert reason not in notice["text"]
 
 
 async def test_transient_errors_give_up_after_the_configured_attempts(
@@ -223,4 +243,8 @@ async def test_transient_errors_give_up_after_the_configured_attempts(
     assert (await statuses(session_factory))[post_id] == PostStatus.FAILED
     assert [a.outcome for a in await attempts(session_factory, post_id)] == ["transient"] * 3
     told = await fake_tg.wait_for_text(USER_ID, "was not published")
-    assert "gave up after 3 attempts" in told["text"]
+    assert "The platform failed on its side" in told["text"]
+    async with session_factory() as session:
+        post = await session.get(ScheduledPost, post_id)
+    assert post is not None and post.error_code == "server_error"
+    assert "gave up after 3 attempts" in (post.last_error or "")

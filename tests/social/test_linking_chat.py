@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message
+from aiogram_dialog import Dialog, DialogManager, StartMode, Window
+from aiogram_dialog.widgets.kbd import Start
+from aiogram_dialog.widgets.text import Const, Format
 from sqlalchemy import text
 
 from bot.factory import App, create_app
+from handlers.accounts import LinkChannel
 from platforms.credentials import SecretBox
 from services.accounts import AccountLinkers
 from storage.db import upgrade_database
-from tests.conftest import USER_ID, make_settings, polling
+from tests.conftest import CHANNEL_ID, USER_ID, make_settings, polling
 from tests.fakes.instagram_client import FakeInstagram
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.x_server import FakeXServer, XUser
@@ -182,19 +190,37 @@ async def test_instagram_is_linked_with_two_factor_code_and_the_password_is_dele
 
     async with polling(app):
         fake_tg.user_message(USER_ID, "/link_instagram")
-        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        asking = await next_reply(fake_tg, 0, "Send its username")
+        assert button_texts(asking) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "@anna.shop")
-        await fake_tg.wait_for_text(USER_ID, "send the password")
+        asking = await next_reply(fake_tg, before, "send the password")
+        assert asking["text"].startswith("Now send the password of @anna.shop.")
+        assert button_texts(asking) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         password_message = fake_tg.user_message(USER_ID, IG_PASSWORD)
-        await fake_tg.wait_for_text(USER_ID, "two-factor code")
+        logging_in = await next_reply(fake_tg, before, "Logging in")
+        assert logging_in["text"] == "Logging in to Instagram as @anna.shop…"
+        asking = await next_reply(fake_tg, before, "two-factor code")
+        assert asking["text"] == (
+            "Instagram asks for the two-factor code: from your authenticator app or the "
+            "SMS Instagram sent. Send it here."
+        )
+        assert button_texts(asking) == ["✖️ Cancel"]
         deleted = fake_tg.calls_to("deleteMessage", chat_id=USER_ID)
         assert [int(c.params["message_id"]) for c in deleted] == [password_message["message_id"]]
 
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "111111")
-        await fake_tg.wait_for_text(USER_ID, "did not work")
+        retry = await next_reply(fake_tg, before, "did not work")
+        assert retry["text"] == "That code did not work. Check it and send it again."
+        assert button_texts(retry) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "246810")
-        done = await fake_tg.wait_for_text(USER_ID, "is linked")
-        assert "Instagram account @anna.shop is linked" in done["text"]
+        done = await next_reply(fake_tg, before, "is linked")
+        assert done["text"] == "✅ Instagram account @anna.shop is linked. I will publish there."
+        menu = await next_reply(fake_tg, before, "What next?")
+        assert "✍️ New post" in button_texts(menu)
 
     account = instagram.accounts["anna.shop"]
     rows = "\n".join(
@@ -381,16 +407,26 @@ async def test_messages_sent_while_instagram_answers_are_not_taken_for_codes(
     use_fake_instagram(app, instagram)
     async with polling(app):
         fake_tg.user_message(USER_ID, "/link_instagram")
-        await fake_tg.wait_for_text(USER_ID, "Send its username")
+        await next_reply(fake_tg, 0, "Send its username")
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "anna.shop")
-        await fake_tg.wait_for_text(USER_ID, "send the password")
+        await next_reply(fake_tg, before, "send the password")
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, IG_PASSWORD)
-        await fake_tg.wait_for_text(USER_ID, "Logging in to Instagram")
+        logging_in = await next_reply(fake_tg, before, "Logging in to Instagram")
+        assert button_texts(logging_in) == []
+        before = seen(fake_tg)
+        # Answered at once, while Instagram is still answering the password.
         fake_tg.user_message(USER_ID, "123456")
-        await fake_tg.wait_for_text(USER_ID, "Still logging in")
-        await fake_tg.wait_for_text(USER_ID, "two-factor code")
+        busy = await next_reply(fake_tg, before, "Still logging in")
+        assert busy["text"] == "Still logging in to Instagram, one moment…"
+        assert not any("two-factor" in (m.get("text") or "") for m in fake_tg.sent_to(USER_ID))
+        asking = await next_reply(fake_tg, before, "two-factor code")
+        assert button_texts(asking) == ["✖️ Cancel"]
+        before = seen(fake_tg)
         fake_tg.user_message(USER_ID, "246810")
-        await fake_tg.wait_for_text(USER_ID, "is linked")
+        done = await next_reply(fake_tg, before, "is linked")
+        assert done["text"] == "✅ Instagram account @anna.shop is linked. I will publish there."
     codes = [c.args["verification_code"] for c in instagram.calls_to("login")]
     assert codes == ["", "246810"]
     await app.engine.dispose()
@@ -476,4 +512,78 @@ async def test_forged_linking_buttons_are_refused(
     answers = [c.params.get("text") for c in fake_tg.calls_to("answerCallbackQuery")]
     assert answers == ["This button is no longer active. Open /menu."] * len(forged)
     assert x_server.calls == []
+    await app.engine.dispose()
+
+
+class ParentWizard(StatesGroup):
+    main = State()
+
+
+def with_parent_dialog(app: App) -> None:
+    """A stand-in for the rules wizard: a dialog whose button starts channel linking as a
+    subdialog (the public first state) and shows what came back."""
+
+    async def on_result(_start_data: Any, result: Any, manager: DialogManager) -> None:
+        manager.dialog_data["got"] = repr(result)
+
+    async def open_parent(_message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(ParentWizard.main, mode=StartMode.RESET_STACK)
+
+    parent = Dialog(
+        Window(
+            Format("Parent wizard, got {dialog_data[got]}"),
+            Start(Const("Link a channel"), id="link", state=LinkChannel.waiting),
+            state=ParentWizard.main,
+        ),
+        on_start=lambda _data, manager: _set_nothing(manager),
+        on_process_result=on_result,
+    )
+    router = Router(name="parent-wizard")
+    router.message.register(open_parent, Command("parent"))
+    router.include_router(parent)
+    chat = next(r for r in app.dispatcher.chain_tail if r.name == "chat")
+    # Before the fallback, which answers whatever nobody else understood.
+    chat.sub_routers.insert(0, router)
+    router._parent_router = chat
+
+
+async def _set_nothing(manager: DialogManager) -> None:
+    manager.dialog_data["got"] = "nothing yet"
+
+
+async def test_a_linking_dialog_started_by_another_dialog_returns_the_target_to_it(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    fake_tg.add_channel(CHANNEL_ID, "Tech news", "technews", owner=USER_ID)
+    app = build_app(database_url, fake_tg, None)
+    with_parent_dialog(app)
+    async with polling(app):
+        fake_tg.user_message(USER_ID, "/parent")
+        parent = await next_reply(fake_tg, 0, "Parent wizard")
+        assert parent["text"] == "Parent wizard, got nothing yet"
+        # Cancelled: back to the parent, which gets None.
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, parent, fake_tg.find_button(parent, "Link a channel"))
+        asking = await next_reply(fake_tg, before, "Forward any post")
+        assert button_texts(asking) == ["⬅️ Back", "✖️ Cancel"]
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, asking, fake_tg.find_button(asking, "Cancel"))
+        parent = await next_reply(fake_tg, before, "Parent wizard")
+        assert parent["text"] == "Parent wizard, got None"
+        # Linked: the parent gets the new target's id.
+        before = seen(fake_tg)
+        fake_tg.press(USER_ID, parent, fake_tg.find_button(parent, "Link a channel"))
+        await next_reply(fake_tg, before, "Forward any post")
+        before = seen(fake_tg)
+        fake_tg.forward_from_channel(USER_ID, CHANNEL_ID)
+        done = await next_reply(fake_tg, before, "is linked")
+        assert done["text"] == "✅ Channel Tech news (@technews) is linked. I will publish there."
+        parent = await next_reply(fake_tg, before, "Parent wizard")
+        assert parent["text"] == "Parent wizard, got 1"
+        # Nothing else: no targets list, no main menu in between.
+        assert [m["text"] for m in fake_tg.sent_to(USER_ID)[before:]] == [
+            done["text"],
+            parent["text"],
+        ]
+    assert "Tech news" in await raw_rows(app, "targets")
     await app.engine.dispose()

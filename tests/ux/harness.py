@@ -17,6 +17,7 @@ from aiogram.types import Update
 from bot.factory import App, create_app
 from bot.settings import Settings
 from content.generator import Brief, Generated, GenerationError
+from platforms.errors import ErrorCode
 from services.clock import ManualClock
 from tests.fakes.telegram import FakeTelegram
 
@@ -33,7 +34,7 @@ class ScriptedGenerator:
     async def generate(self, brief: Brief) -> Generated:
         self.briefs.append(brief)
         if self.fail_with:
-            raise GenerationError(self.fail_with, transient=True)
+            raise GenerationError(self.fail_with, transient=True, code=ErrorCode.AI_UNAVAILABLE)
         number = len(self.briefs)
         if brief.language == "ru":
             text = f"Черновик {number}: {brief.description}. Python прост и выразителен."
@@ -145,7 +146,11 @@ class Chat:
         ]
 
     async def state(self) -> str | None:
-        return await self.harness.state(self.user_id)
+        """Where the person is: the plain (FSM) dialog's state, else the state of the
+        aiogram_dialog window open on top (e.g. "Settings:timezone"), else None."""
+        return await self.harness.state(self.user_id) or await self.harness.dialog_state(
+            self.user_id
+        )
 
     async def data(self) -> dict[str, Any]:
         return await self.harness.data(self.user_id)
@@ -189,16 +194,51 @@ class Harness:
         update = Update.model_validate(
             {"update_id": self._update_id, **body}, context={"bot": self.app.bot}
         )
-        await self.app.dispatcher.feed_update(self.app.bot, update)
+        # Its own task, as in polling: work it starts in the background may wait for the
+        # update to be finished.
+        await asyncio.create_task(self.app.dispatcher.feed_update(self.app.bot, update))
+        await self.settle_background_answers()
         check_telegram_limits(self.fake.calls[calls_before:])
         return self.fake.sent_to(user_id)[before:] if user_id is not None else []
 
-    def _key(self, user_id: int) -> Any:
+    async def settle_background_answers(self) -> None:
+        """What an update started in the background belongs to its answer here: an Instagram
+        login's answer (a task of the accounts feature) and the dialog update that brings it
+        to the open dialog (aiogram_dialog's Updater, scheduled with call_soon)."""
+        background = ("deliver_login_event", "Updater._process_update")
+        idle_rounds = 0
+        while idle_rounds < 3:
+            await asyncio.sleep(0)
+            pending = [
+                task
+                for task in asyncio.all_tasks()
+                if not task.done()
+                and getattr(task.get_coro(), "__qualname__", "").endswith(background)
+            ]
+            if not pending:
+                idle_rounds += 1
+                continue
+            idle_rounds = 0
+            await asyncio.wait(pending, timeout=10)
+
+    def _key(self, user_id: int, destiny: str = "default") -> Any:
         from aiogram.fsm.storage.base import StorageKey
 
         return StorageKey(
-            bot_id=self.app.bot.id, chat_id=user_id, user_id=user_id, destiny="default"
+            bot_id=self.app.bot.id, chat_id=user_id, user_id=user_id, destiny=destiny
         )
+
+    async def dialog_state(self, user_id: int) -> str | None:
+        """The state of the aiogram_dialog window on top of the user's stack (private chat:
+        the default stack), read from the storage as aiogram_dialog keeps it."""
+        storage = self.app.dispatcher.storage
+        stack = await storage.get_data(self._key(user_id, "aiogd:stack:"))
+        intents = stack.get("intents") or []
+        if not intents:
+            return None
+        context = await storage.get_data(self._key(user_id, f"aiogd:context:{intents[-1]}"))
+        state = context.get("state")
+        return str(state) if state else None
 
     async def state(self, user_id: int) -> str | None:
         return await self.app.dispatcher.storage.get_state(self._key(user_id))

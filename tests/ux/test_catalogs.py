@@ -22,7 +22,8 @@ def scanned_files() -> list[Path]:
     return sorted([*HANDLERS.rglob("*.py"), *(ROOT / "bot").glob("*.py")])
 
 
-KEYWORDS = {"_": None, "gettext": None, "__": None, "lazy_gettext": None}
+# `translated(...)` is the dialog kit's text widget (handlers/dialogs.py).
+KEYWORDS = {"_": None, "gettext": None, "__": None, "lazy_gettext": None, "translated": None}
 
 
 def extracted() -> dict[str, list[str]]:

@@ -9,21 +9,24 @@ import importlib
 import logging
 import string
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
+from aiogram_dialog.utils import CB_SEP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers import callbacks
+from handlers.accounts import LinkChannel
 from handlers.compose.states import NewPost
 from handlers.posts.states import Reschedule
-from handlers.rules.states import ApprovalEdit, RuleWizard
+from handlers.rules.callbacks import RulesCb
+from handlers.rules.states import ApprovalEdit, RuleDialog
 from handlers.settings.states import Settings as SettingsStates
-from handlers.targets.states import LinkChannel
 from services.clock import ManualClock
 from services.rules import RuleDraft
 from storage.models import PostStatus
@@ -31,13 +34,13 @@ from storage.rule_config import ContentConfig, IntervalSchedule
 from tests.conftest import CHANNEL_ID, OTHER_USER_ID, USER_ID, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.ux.conftest import sqlite_copy
-from tests.ux.harness import Harness, ScriptedGenerator, running_bot
+from tests.ux.harness import Chat, Harness, ScriptedGenerator, running_bot
 from tests.ux.test_lists_settings_admin import make_posts
 from workers.auto_posting import AutoPostingWorker
 
 STATES = [None] + [
     s.state
-    for group in (NewPost, LinkChannel, Reschedule, SettingsStates, RuleWizard, ApprovalEdit)
+    for group in (NewPost, LinkChannel, Reschedule, SettingsStates, RuleDialog, ApprovalEdit)
     for s in group.__states__
 ]
 WORD = st.text(alphabet=string.ascii_lowercase + "_", min_size=0, max_size=12)
@@ -82,7 +85,7 @@ def factory_strategy(factory: type[CallbackData]) -> st.SearchStrategy[str]:
 # The shared kit's factories and every feature's.
 CALLBACK_MODULES = [callbacks] + [
     importlib.import_module(f"handlers.{feature}.callbacks")
-    for feature in ("accounts", "admin", "compose", "posts", "rules", "settings", "targets")
+    for feature in ("accounts", "admin", "compose", "posts", "rules", "targets")
 ]
 FACTORIES = sorted(
     {
@@ -131,11 +134,30 @@ TEXT = st.one_of(
         ]
     ),
 )  # fmt: skip
+# aiogram_dialog windows' buttons: the n-th button of the newest keyboard, or forged data
+# under the intent id of the newest dialog button (widget ids and item values of any kind).
+DIALOG_PRESS = st.one_of(
+    st.tuples(st.just("tap"), st.integers(0, 30)),
+    st.tuples(
+        st.just("forge"),
+        st.one_of(
+            st.sampled_from(
+                [
+                    *["lang:de", "lang:", "zone:Mars/Base", "zone:", "tz", "menu", "__back__"],
+                    *["x:y", "days:9", "days:0", "targets:99999999999", "targets:-1"],
+                    *["kind:bogus", "hours:0", "hours:999", "style:x", "save", "try"],
+                ]
+            ),
+            WORD,
+        ),
+    ),
+)
 ACTIONS = st.lists(
     st.one_of(
         st.tuples(st.just("text"), TEXT),
         st.tuples(st.just("press"), CALLBACK),
         st.tuples(st.just("photo"), st.none()),
+        DIALOG_PRESS,
     ),
     min_size=1,
     max_size=5,
@@ -192,8 +214,9 @@ RULE_SCHEDULES = [
 
 @st.composite
 def rule_dialog_data(draw: st.DrawFn) -> dict[str, Any]:
-    """The rules dialog's state data (handlers.rules.states.WizardData / ApprovalEditData),
-    with plausible and implausible values."""
+    """The rule dialog's draft (handlers.rules.states.WizardData, kept in the dialog's
+    dialog_data) or the approval edit's FSM data (ApprovalEditData), with plausible and
+    implausible values."""
     if draw(st.integers(0, 4)) == 0:
         return {"content_id": draw(SMALL_ID)}
     draft = {
@@ -212,7 +235,7 @@ def rule_dialog_data(draw: st.DrawFn) -> dict[str, Any]:
         "quiet_hours": draw(st.sampled_from([{}, {"start": "22:00", "end": "08:00"}])),
         "monthly_token_budget": draw(st.sampled_from([None, 1, 30000])),
     }
-    data: dict[str, Any] = {"draft": draft, "single": draw(st.booleans())}
+    data: dict[str, Any] = {"draft": draft, "from_summary": draw(st.booleans())}
     if draw(st.booleans()):
         data["rule_id"] = draw(SMALL_ID)
     return data
@@ -304,6 +327,63 @@ class ManualClockAhead:
         return self.clock.now() + self.ahead
 
 
+async def open_link_channel(chat: Chat) -> None:
+    await chat.send("/link")
+
+
+async def open_settings(chat: Chat) -> None:
+    await chat.send("/settings")
+
+
+async def open_settings_timezone(chat: Chat) -> None:
+    await open_settings(chat)
+    await chat.tap("Time zone")
+
+
+# aiogram_dialog windows keep their place in their own stack, not in the FSM state: the
+# example opens them as a person does.
+DIALOG_WINDOWS: dict[str, Callable[[Chat], Awaitable[None]]] = {
+    str(LinkChannel.waiting.state): open_link_channel,
+    str(SettingsStates.main.state): open_settings,
+    str(SettingsStates.timezone.state): open_settings_timezone,
+}
+
+
+async def open_rule_window(chat: Chat, state: str | None, data: dict[str, Any]) -> None:
+    """The rule dialog, opened from the list as a person does, then moved to `state` with
+    `data` as its draft (valid or not, as an older version of the dialog might leave it)."""
+    await chat.press_data(RulesCb(action="new").pack())
+    harness = chat.harness
+    storage = harness.app.dispatcher.storage
+    stack = await storage.get_data(harness._key(USER_ID, "aiogd:stack:"))
+    key = harness._key(USER_ID, f"aiogd:context:{stack['intents'][-1]}")
+    context = await storage.get_data(key)
+    context.update(state=state, dialog_data={"wizard": data})
+    await storage.set_data(key, context)
+
+
+RULE_WINDOWS = {s.state for s in RuleDialog.__all_states__}
+
+
+def dialog_buttons(chat: Chat) -> list[str]:
+    """Callback data of the newest keyboard's buttons."""
+    for message in reversed(chat.sent()):
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+        found = [str(b["callback_data"]) for row in rows for b in row if "callback_data" in b]
+        if found:
+            return found
+    return []
+
+
+async def press_dialog(chat: Chat, kind: str, value: Any) -> None:
+    buttons = dialog_buttons(chat)
+    if kind == "tap":
+        await chat.press_data(buttons[value % len(buttons)] if buttons else "nothing")
+        return
+    intent = next((b.split(CB_SEP)[0] for b in buttons if CB_SEP in b), "nointent")
+    await chat.press_data(f"{intent}{CB_SEP}{value}"[:64])
+
+
 async def run_example(
     harness: Harness,
     failures: Failures,
@@ -311,20 +391,28 @@ async def run_example(
     data: dict[str, Any],
     actions: list[tuple[str, Any]],
 ) -> None:
-    await harness.set_state(USER_ID, state, data)
     chat = harness.chat(USER_ID)
+    if state in RULE_WINDOWS:
+        await open_rule_window(chat, state, data)
+    elif state in DIALOG_WINDOWS:
+        await harness.set_state(USER_ID, None, data)
+        await DIALOG_WINDOWS[state](chat)
+    else:
+        await harness.set_state(USER_ID, state, data)
     for kind, value in actions:
         before = len(harness.fake.calls)
         if kind == "text":
             await chat.send(value)
         elif kind == "photo":
             await chat.send_photo()
+        elif kind in ("tap", "forge"):
+            await press_dialog(chat, kind, value)
         else:
             await chat.press_data(value)
         answered = harness.fake.calls[before:]
         # Never silence: every input gets a message, an edit or a button answer.
         assert answered, (state, kind, value)
-        if kind == "press":
+        if kind in ("press", "tap", "forge"):
             assert any(c.method == "answerCallbackQuery" for c in answered), (state, value)
     problems = [r.getMessage() for r in failures.records]
     assert not problems, (state, data, actions, problems)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from handlers.accounts import AccountCb
 from handlers.compose.states import NewPost
+from handlers.settings.states import Settings
 from services.clock import ManualClock
 from services.worker_stats import WorkerStats
 from storage.models import Platform, PostStatus, ScheduledPost, User
@@ -68,7 +70,9 @@ async def test_scheduled_list_pages_filters_and_actions(harness: Harness) -> Non
     assert "Your posts (1)" in failed_list["text"]
     await chat.tap(f"#{ids[-1]}", failed_list)
     view = chat.last()
-    assert "Reason: Telegram refused: bot was kicked" in view["text"]
+    # A row older than error codes: a generic sentence, never the English details.
+    assert "Reason: Something went wrong. Try again" in view["text"]
+    assert "bot was kicked" not in view["text"]
     await chat.tap("Retry", view)
     assert (await post_status(harness, ids[-1]))[0] == PostStatus.SCHEDULED
 
@@ -134,28 +138,112 @@ async def test_link_refusals_change_nothing(harness: Harness) -> None:
         assert not await TargetRepository(session).list_for_owner(USER_ID)
 
 
+def labels(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def latest(messages: list[dict[str, Any]], message_id: int) -> dict[str, Any]:
+    """A message as it reads now (an edit is recorded as a new version)."""
+    return [m for m in messages if m["message_id"] == message_id][-1]
+
+
 async def test_settings_language_and_time_zone(harness: Harness) -> None:
     chat = harness.chat(USER_ID)
     (settings,) = await chat.send("/settings")
-    assert "Time zone: UTC (it is 2026-12-01 09:00 there now)" in settings["text"]
-    await chat.tap("Русский")
-    assert "Язык: Русский" in chat.last()["text"]
+    assert settings["text"] == (
+        "<b>Settings</b>\nLanguage: English\nTime zone: UTC (it is 2026-12-01 09:00 there now)"
+    )
+    assert labels(settings) == ["✓ English", "Русский", "🕑 Time zone", "🏠 Menu"]
+    assert await chat.state() == Settings.main.state
+
+    # One tap: saved, and the same message redrawn in the new language at once.
+    (shown,) = await chat.tap("Русский")
+    assert shown["message_id"] == settings["message_id"]
+    assert "<b>Настройки</b>\nЯзык: Русский\nЧасовой пояс: UTC" in shown["text"]
+    assert labels(shown) == ["English", "✓ Русский", "🕑 Часовой пояс", "🏠 Меню"]
+
+    (question,) = await chat.tap("Часовой пояс")
+    assert question["text"].startswith("Пришлите свой город")
+    zone_buttons = labels(question)
+    assert zone_buttons[-2:] == ["⬅️ Назад", "✖️ Отмена"]
+    assert "Europe/Moscow" in zone_buttons
+    assert await chat.state() == Settings.timezone.state
+
+    # The type factory refuses what it cannot read: the step stays, with its buttons.
+    (refused,) = await chat.send("Атлантида <b>")
+    assert refused["text"].startswith("Не знаю часовой пояс «Атлантида &lt;b&gt;»")
+    assert labels(refused) == zone_buttons
+    assert labels(question) == []  # the older window's buttons were taken away
+    assert await chat.state() == Settings.timezone.state
+
+    (saved,) = await chat.send("Москва")
+    assert saved["text"].startswith("✅ Часовой пояс: Europe/Moscow. У вас сейчас 12:00 — верно?")
+    assert "Часовой пояс: Europe/Moscow (там сейчас 2026-12-01 12:00)" in saved["text"]
+    assert await chat.state() == Settings.main.state
+
+    # A quick zone: one tap, the window says what was saved.
     await chat.tap("Часовой пояс")
-    reply = await chat.send("Атлантида")
-    assert "Не знаю часовой пояс «Атлантида»" in texts(reply)
-    reply = await chat.send("Москва")
-    assert "Europe/Moscow" in texts(reply)
-    assert "У вас сейчас 12:00" in texts(reply)
+    (quick,) = await chat.tap("Europe/Berlin")
+    assert "✅ Часовой пояс: Europe/Berlin. У вас сейчас 10:00" in quick["text"]
+
     await chat.tap("Часовой пояс")
-    await chat.send("UTC-5")
+    (offset,) = await chat.send("UTC-5")
+    assert "✅ Часовой пояс: UTC-5. У вас сейчас 04:00" in offset["text"]
+    # The notice is shown once: Back from the zone step shows the settings alone.
     await chat.tap("Часовой пояс")
-    await chat.tap("Назад")
+    (back,) = await chat.tap("Назад")
+    assert back["text"].startswith("<b>Настройки</b>")
+    assert "Часовой пояс: UTC-5 (там сейчас 2026-12-01 04:00)" in back["text"]
+
     async with harness.app.session_factory() as session:
         user = await session.get(User, USER_ID)
     assert user is not None
     assert (user.language, user.timezone) == ("ru", "Etc/GMT+5")
-    (menu,) = await chat.send("/menu")
+
+    # 🏠 Menu ends the dialog (nothing to cancel: every change is saved already).
+    (menu,) = await chat.tap("Меню")
     assert "Новый пост" in str(menu["reply_markup"])
+    assert await chat.state() is None
+    assert labels(latest(chat.sent(), back["message_id"])) == []  # the window's buttons went
+    (cancel,) = await chat.send("/cancel")
+    assert cancel["text"] == "Отменять нечего."
+
+
+async def test_settings_from_the_menu_and_leaving_it(harness: Harness) -> None:
+    chat = harness.chat(USER_ID)
+    (welcome,) = await chat.send("/start")
+    # The menu's ⚙️ Settings turns the menu message into the settings window.
+    (settings,) = await chat.tap("Settings")
+    assert settings["message_id"] == welcome["message_id"]
+    assert settings["text"].startswith("<b>Settings</b>")
+    await chat.tap("Time zone")
+    # /menu (like /start, /cancel and 🏠 Home) ends the dialog and takes its buttons away.
+    (menu,) = await chat.send("/menu")
+    assert "Your time zone: <b>UTC</b>" in menu["text"]
+    assert await chat.state() is None
+    assert labels(latest(chat.sent(), settings["message_id"])) == []
+    # Text typed now is not taken for a zone.
+    (reply,) = await chat.send("Berlin")
+    assert "Choose an action" in reply["text"]
+    # A button of the closed window is answered, not failed.
+    await chat.press_data(settings["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    assert chat.alerts()[-1] == "This button is no longer active. Open /menu."
+
+
+async def test_commands_and_other_buttons_pass_an_open_settings_dialog(harness: Harness) -> None:
+    chat = harness.chat(USER_ID)
+    (welcome,) = await chat.send("/start")
+    await chat.send("/settings")
+    await chat.tap("Time zone")
+    (scheduled,) = await chat.send("/scheduled")
+    assert "<b>Settings</b>" not in scheduled["text"]
+    # An older message's button belongs to its own feature, not to the open dialog.
+    reply = await chat.tap("Help", welcome)
+    assert "/settings — language and time zone" in texts(reply)
+    # The dialog is still there for a zone.
+    (saved,) = await chat.send("Berlin")
+    assert "✅ Time zone: Europe/Berlin" in saved["text"]
 
 
 async def test_admin_commands_and_refusal(harness: Harness, fake_tg: FakeTelegram) -> None:
