@@ -1,4 +1,5 @@
-"""`python -m bot` — runs the bot (polling by default), or a webhook server, or workers only."""
+"""`python -m bot` — runs the bot (polling by default), or a webhook server, or workers only;
+`python -m bot rotate-secrets` re-encrypts the stored credentials with the first key."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import gc
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from platforms.credentials import SecretBox
+    from storage.uow import Database
 
 log = logging.getLogger("app")
 
@@ -51,6 +57,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.x_consumer_key,
         settings.x_consumer_secret,
         settings.secret_key,
+        settings.previous_secret_key,
         settings.webhook_secret,
     ):
         if secret is not None:
@@ -124,6 +131,66 @@ async def run_workers_only(settings: Settings) -> None:
     await app.bot.session.close()
 
 
+async def reencrypt_credentials(db: Database, box: SecretBox) -> tuple[int, int]:
+    """Every stored credential encrypted again with the first key of `box`: (re-encrypted,
+    changed meanwhile and left as they were). Read, encrypt with no unit open, then write
+    each one only if it is still what was read; one undecryptable credential stops the
+    whole run before anything is written."""
+    from storage.repositories import CredentialRepository
+
+    async with db.read() as session:
+        stored = await CredentialRepository(session).all_ciphertexts()
+    renewed = [(row_id, old, box.rotate(old)) for row_id, old in stored]
+    done = skipped = 0
+    async with db.write() as session:
+        repository = CredentialRepository(session)
+        for row_id, old, new in renewed:
+            if await repository.replace_ciphertext(row_id, old, new):
+                done += 1
+            else:
+                skipped += 1
+    return done, skipped
+
+
+async def rotate_secrets(settings: Settings) -> int:
+    from platforms.credentials import SecretBox, SecretsUnavailableError
+    from storage.db import create_engine, ensure_schema
+    from storage.uow import Database
+
+    box = SecretBox(
+        settings.secret_key.get_secret_value() if settings.secret_key else None,
+        salt_dir=settings.data_dir,
+        previous=(
+            settings.previous_secret_key.get_secret_value()
+            if settings.previous_secret_key
+            else None
+        ),
+    )
+    if not box.available:
+        print("SECRET_KEY is not set: there is nothing to re-encrypt with.", file=sys.stderr)
+        return 2
+    await ensure_schema(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        done, skipped = await reencrypt_credentials(Database(engine), box)
+    except SecretsUnavailableError:
+        print(
+            "A stored credential cannot be decrypted with SECRET_KEY or PREVIOUS_SECRET_KEY; "
+            "nothing was changed. Keep the old keys after the new one (or put the old value "
+            "in PREVIOUS_SECRET_KEY) and run again.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"Re-encrypted {done} credential(s) with the first key of SECRET_KEY.")
+    if skipped:
+        print(f"{skipped} changed meanwhile (already written with the first key); run again.")
+    else:
+        print("The other keys of SECRET_KEY and PREVIOUS_SECRET_KEY can now be removed.")
+    return 0
+
+
 async def _wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -139,9 +206,16 @@ def main(argv: list[str] | None = None) -> None:
         choices=("polling", "webhook", "workers"),
         help="how to run (default: RUN_MODE or polling)",
     )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "rotate-secrets",
+        help="re-encrypt every stored credential with the first key of SECRET_KEY",
+    )
     args = parser.parse_args(argv)
     settings = load_settings_or_exit()
     setup_logging(settings.log_level, settings.log_file, _secrets(settings))
+    if args.command == "rotate-secrets":
+        raise SystemExit(asyncio.run(rotate_secrets(settings)))
     mode = args.mode or settings.run_mode
     runner = {"polling": run_polling, "webhook": run_webhook, "workers": run_workers_only}.get(
         mode

@@ -40,6 +40,7 @@ from services.accounts import AccountLinkers
 from services.clock import Clock, SystemClock
 from services.container import ChatLimits, Services
 from services.notify import NullWaker, Waker
+from services.rules import RuleBounds
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.fsm import DatabaseFsmStorage
 from storage.uow import Database
@@ -119,7 +120,13 @@ def create_generator(settings: Settings) -> ContentGenerator:
 
 def create_publishers(settings: Settings, bot: Bot, secrets: SecretBox) -> PublisherRegistry:
     registry = PublisherRegistry()
-    registry.register(TelegramPublisher(bot, timeout=settings.publish_timeout))
+    registry.register(
+        TelegramPublisher(
+            bot,
+            timeout=settings.publish_timeout,
+            owner_rights_ttl=settings.owner_rights_ttl_seconds,
+        )
+    )
     try:
         from platforms.registry import register_optional_publishers
     except ImportError:
@@ -141,7 +148,15 @@ def create_app(
     session_factory = create_session_factory(engine)
     bot = create_bot(settings, bot_session)
     i18n = create_i18n(settings.default_language)
-    secrets = SecretBox(settings.secret_key.get_secret_value() if settings.secret_key else None)
+    secrets = SecretBox(
+        settings.secret_key.get_secret_value() if settings.secret_key else None,
+        salt_dir=settings.data_dir,
+        previous=(
+            settings.previous_secret_key.get_secret_value()
+            if settings.previous_secret_key
+            else None
+        ),
+    )
     publishers = create_publishers(settings, bot, secrets)
     # The workers' messages to owners; approval requests carry the draft and its buttons.
     notifier = TelegramNotifier(bot, db, i18n, settings.admin_ids, clock=clock)
@@ -158,6 +173,18 @@ def create_app(
         limits=ChatLimits(
             instagram_hashtag_limit=settings.instagram_hashtag_limit,
             admin_ids=frozenset(settings.admin_ids),
+            rule_bounds=RuleBounds(
+                min_interval_minutes=settings.rule_min_interval_minutes,
+                max_rules_per_user=settings.max_rules_per_user,
+                default_daily_cap=settings.default_rule_daily_cap,
+                max_daily_cap=settings.max_rule_daily_cap,
+            ),
+            ai_daily_quota_per_user=settings.ai_daily_quota_per_user,
+            limits_exempt=(
+                frozenset(settings.admin_ids)
+                if settings.admins_exempt_from_limits
+                else frozenset()
+            ),
         ),
         channel_verifier=TelegramChannelVerifier(bot),
     )

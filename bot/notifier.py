@@ -22,6 +22,7 @@ from handlers.failures import failure_text
 from handlers.posts import decision_keyboard
 from handlers.render import snippet, target_label
 from handlers.rules import send_approval_draft
+from platforms.errors import ErrorCode
 from services.clock import Clock, SystemClock
 from services.rules import ApprovalService
 from storage.repositories import (
@@ -104,13 +105,19 @@ class TelegramNotifier:
         )
 
     async def post_needs_decision(self, owner_id: int, post_id: int, kind: str) -> None:
-        title = await self._post_title(owner_id, post_id)
+        title, code = await self._post_title_and_code(owner_id, post_id)
 
         def build() -> str:
             if kind == "missed":
                 return _(
                     "⌛ Post {post} was due while I was not running, so it was not published. "
                     "What shall I do?"
+                ).format(post=title)
+            if code == ErrorCode.SERVER_ERROR_SENT:
+                return _(
+                    "❓ I sent post {post}, but the platform answered with an error of its own, "
+                    "so I do not know whether it was published. Check the channel: retry, mark "
+                    "it published, or cancel it."
                 ).format(post=title)
             return _(
                 "❓ I sent post {post} but got no answer, so I do not know whether it was "

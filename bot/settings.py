@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     publish_backoff_base: float = Field(default=30.0, gt=0)
     publish_lease_seconds: float = Field(default=120.0, gt=0)
     publish_timeout: float = Field(default=30.0, gt=0)
+    # How long a channel owner's "may still post there" answer is trusted before publishing.
+    owner_rights_ttl_seconds: float = Field(default=300.0, ge=0, le=3600)
     missed_grace_seconds: float = Field(default=900.0, ge=0)
     publish_concurrency: int = Field(default=16, ge=1, le=256)
     telegram_global_rate: float = Field(default=30.0, gt=0)
@@ -96,6 +98,17 @@ class Settings(BaseSettings):
     rule_retry_delay: float = Field(default=300.0, gt=0)
     rule_max_retries: int = Field(default=3, ge=0, le=10)
 
+    # Bounds (issue 11): how often a rule may run, how many rules a user may have, the daily
+    # cap a new rule gets (the owner may change it within 1..MAX_RULE_DAILY_CAP), and the AI
+    # requests a user may make per day for /new AI, Try it and Regenerate (0 = unlimited).
+    # Admins (ADMIN_IDS) are exempt from all of them unless ADMINS_EXEMPT_FROM_LIMITS=false.
+    rule_min_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    max_rules_per_user: int = Field(default=20, ge=1, le=10_000)
+    default_rule_daily_cap: int = Field(default=10, ge=1, le=1440)
+    max_rule_daily_cap: int = Field(default=48, ge=1, le=1440)
+    ai_daily_quota_per_user: int = Field(default=30, ge=0, le=1_000_000)
+    admins_exempt_from_limits: bool = True
+
     x_consumer_key: SecretStr | None = None
     x_consumer_secret: SecretStr | None = None
     x_api_base: str | None = None
@@ -103,7 +116,17 @@ class Settings(BaseSettings):
     instagram_delay_min: float = 1.0
     instagram_delay_max: float = 3.0
 
+    # Fernet keys (comma-separated, the first encrypts) or one passphrase (commas included),
+    # stretched with scrypt and a salt kept in DATA_DIR/secret_salt. PREVIOUS_SECRET_KEY
+    # only decrypts, until `python -m bot rotate-secrets` has re-encrypted everything.
     secret_key: SecretStr | None = None
+    previous_secret_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _caps_in_order(self) -> Settings:
+        if self.default_rule_daily_cap > self.max_rule_daily_cap:
+            raise ValueError("DEFAULT_RULE_DAILY_CAP must not exceed MAX_RULE_DAILY_CAP")
+        return self
 
     @field_validator("bot_token")
     @classmethod

@@ -6,10 +6,12 @@ generator give stay in the log and the attempt record; only admins see them (in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
 from platforms.errors import ErrorCode
+from services.quota import AiQuotaExceeded
 
 _SENTENCES: dict[ErrorCode, Callable[[], str]] = {
     ErrorCode.BOT_KICKED: lambda: _(
@@ -19,6 +21,11 @@ _SENTENCES: dict[ErrorCode, Callable[[], str]] = {
     ErrorCode.NO_POST_RIGHT: lambda: _(
         "The bot may not post in this channel any more. Make it an administrator with the "
         "right to post, then retry."
+    ),
+    ErrorCode.OWNER_LOST_RIGHTS: lambda: _(
+        "You are no longer the channel's creator or an administrator allowed to post there, "
+        "so nothing is posted to it. Once you have that right again, link the channel again: "
+        "the waiting posts and rules resume."
     ),
     ErrorCode.CHAT_NOT_FOUND: lambda: _(
         "The channel was not found: it was deleted or the bot cannot see it. Link the channel "
@@ -64,6 +71,10 @@ _SENTENCES: dict[ErrorCode, Callable[[], str]] = {
         "or mark it published."
     ),
     ErrorCode.SERVER_ERROR: lambda: _("The platform failed on its side. Retry later."),
+    ErrorCode.SERVER_ERROR_SENT: lambda: _(
+        "The platform failed on its side after the post was sent, so the post may be out. "
+        "Check, then retry or mark it published."
+    ),
     ErrorCode.PARTIAL_THREAD: lambda: _(
         "Only part of the X thread was published. Check X, then finish it by hand or mark it "
         "published."
@@ -114,6 +125,10 @@ _SENTENCES: dict[ErrorCode, Callable[[], str]] = {
     ErrorCode.BAD_SCHEDULE: lambda: _(
         "The rule's schedule cannot be computed. Edit the schedule."
     ),
+    ErrorCode.RULE_RUN_LOST: lambda: _(
+        "The bot stopped while preparing one of the rule's posts and came back too late to "
+        "prepare it. Use “⚡ Run now” if you still want it."
+    ),
     ErrorCode.INTERNAL: lambda: _(
         "Something went wrong on the bot's side. It is logged; try again later."
     ),
@@ -132,4 +147,13 @@ def failure_text(code: str | ErrorCode | None) -> str:
     return _SENTENCES[known]()
 
 
-__all__ = ["failure_text"]
+def ai_quota_text(error: AiQuotaExceeded) -> str:
+    """The daily AI quota is used up: how many, and when it renews in the user's zone."""
+    local = error.resets_at.astimezone(ZoneInfo(error.timezone))
+    return _(
+        "You have used all {limit} AI requests for today. More are available from "
+        "{moment} ({zone})."
+    ).format(limit=error.limit, moment=local.strftime("%Y-%m-%d %H:%M"), zone=error.timezone)
+
+
+__all__ = ["ai_quota_text", "failure_text"]

@@ -11,6 +11,7 @@ class ErrorCode(StrEnum):
     # The target: the bot or the account cannot publish there any more.
     BOT_KICKED = "bot_kicked"  # Telegram 403: the bot was removed from the channel
     NO_POST_RIGHT = "no_post_right"  # the bot is no admin allowed to post
+    OWNER_LOST_RIGHTS = "owner_lost_rights"  # the owner left the channel or may not post
     CHAT_NOT_FOUND = "chat_not_found"
     CHAT_MIGRATED = "chat_migrated"
     BOT_TOKEN_INVALID = "bot_token_invalid"
@@ -28,7 +29,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     NETWORK = "network"
     TIMEOUT = "timeout"  # sent, no answer: maybe published
-    SERVER_ERROR = "server_error"
+    SERVER_ERROR = "server_error"  # before anything was published (an upload): retried
+    SERVER_ERROR_SENT = "server_error_sent"  # 5xx after the post was sent: maybe published
     PARTIAL_THREAD = "partial_thread"  # only the first posts of an X thread went out
     # The bot's own life.
     PROCESS_STOPPED = "process_stopped"
@@ -47,6 +49,7 @@ class ErrorCode(StrEnum):
     NO_CONTENT = "no_content"  # a rule with neither text nor brief
     NO_TARGETS = "no_targets"  # a rule none of whose targets can be published to
     BAD_SCHEDULE = "bad_schedule"  # a rule whose schedule cannot be computed
+    RULE_RUN_LOST = "rule_run_lost"  # the bot stopped mid-run and it was too late to redo it
     INTERNAL = "internal"  # a bug of the bot itself
     UNKNOWN = "unknown"
 

@@ -25,6 +25,7 @@ from content.fitting import INSTAGRAM_CAPTION_LIMIT, fit_for_platform, plain_tex
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
 from platforms.errors import ErrorCode
 from platforms.quiet import INSTAGRAM_LOGGERS, drop_debug_records
+from platforms.transport import failed_before_sending
 
 log = logging.getLogger("platforms.instagram")
 drop_debug_records(*INSTAGRAM_LOGGERS)
@@ -259,7 +260,34 @@ class InstagramLogin:
 # ---------- publishing ----------
 
 
+def _could_not_connect(exc: BaseException) -> bool:
+    """instagrapi talks through requests: its ClientConnectionError is raised while handling
+    requests' ConnectionError (the context), which wraps urllib3's MaxRetryError, which wraps
+    the cause. Only urllib3's connection errors (refused, DNS, connect timeout), a proxy that
+    could not be reached and a failed certificate check prove nothing was sent."""
+    import requests
+    import urllib3.exceptions as u3
+    from instagrapi import exceptions as ig
+
+    return failed_before_sending(
+        exc,
+        wrappers=(
+            ig.ClientConnectionError,
+            requests.ConnectionError,
+            u3.MaxRetryError,
+            u3.SSLError,
+        ),
+        before=(
+            requests.ConnectTimeout,
+            requests.exceptions.ProxyError,
+            u3.ConnectTimeoutError,  # and NewConnectionError, NameResolutionError
+            u3.ProxyError,
+        ),
+    )
+
+
 def classify_instagram_error(exc: BaseException) -> PublishError:
+    import requests
     from instagrapi import exceptions as ig
 
     if isinstance(exc, PublishError):
@@ -323,9 +351,10 @@ def classify_instagram_error(exc: BaseException) -> PublishError:
             "No answer from Instagram after sending (timeout)",
             code=ErrorCode.TIMEOUT,
         )
-    if isinstance(exc, ig.ClientConnectionError):
-        text = str(exc).lower()
-        if any(m in text for m in ("failed to establish", "name or service", "refused")):
+    if isinstance(exc, ig.ClientConnectionError | requests.RequestException):
+        # requests' own errors reach here from the picture upload, which instagrapi sends
+        # without wrapping them.
+        if _could_not_connect(exc):
             return PublishError(
                 ErrorClass.TRANSIENT,
                 "Could not reach Instagram (network error)",
@@ -333,16 +362,17 @@ def classify_instagram_error(exc: BaseException) -> PublishError:
             )
         return PublishError(
             ErrorClass.AMBIGUOUS,
-            "The connection to Instagram broke after sending",
+            f"The connection to Instagram broke after sending ({type(exc).__name__})",
             code=ErrorCode.TIMEOUT,
         )
     if isinstance(exc, ig.ClientError):
         status = getattr(exc, "code", None)
         if isinstance(status, int) and status >= 500:
+            # Instagram may have created the post before failing to answer.
             return PublishError(
-                ErrorClass.TRANSIENT,
-                f"Instagram server error ({status})",
-                code=ErrorCode.SERVER_ERROR,
+                ErrorClass.AMBIGUOUS,
+                f"Instagram server error ({status}) after sending",
+                code=ErrorCode.SERVER_ERROR_SENT,
             )
         if isinstance(status, int) and 400 <= status < 500:
             return PublishError(

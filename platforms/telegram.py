@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -28,10 +28,12 @@ from aiogram.types import (
     InputMediaPhoto,
     Message,
 )
-from aiohttp import ClientConnectorError, ClientOSError
 
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
 from platforms.errors import ErrorCode
+from platforms.transport import failed_before_sending
+
+log = logging.getLogger("platforms.telegram")
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -47,7 +49,9 @@ def render_post_html(title: str | None, text: str) -> str:
     return text
 
 
-def classify_telegram_error(exc: BaseException) -> PublishError:
+def classify_telegram_error(exc: BaseException, *, sent: bool = True) -> PublishError:
+    """`sent`: whether the failed call was the post itself. A failure of a call before it
+    (the rights checks) published nothing, so it is always safe to retry."""
     if isinstance(exc, TelegramRetryAfter):
         return PublishError(
             ErrorClass.TRANSIENT,
@@ -87,10 +91,17 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
             target_broken=code == ErrorCode.CHAT_NOT_FOUND,
         )
     if isinstance(exc, TelegramServerError):
+        if not sent:
+            return PublishError(
+                ErrorClass.TRANSIENT,
+                f"Telegram server error: {exc.message}",
+                code=ErrorCode.SERVER_ERROR,
+            )
+        # Telegram may have published the message before failing to answer.
         return PublishError(
-            ErrorClass.TRANSIENT,
-            f"Telegram server error: {exc.message}",
-            code=ErrorCode.SERVER_ERROR,
+            ErrorClass.AMBIGUOUS,
+            f"Telegram server error after sending: {exc.message}",
+            code=ErrorCode.SERVER_ERROR_SENT,
         )
     if isinstance(exc, TelegramEntityTooLarge):
         # A subclass of TelegramNetworkError, but Telegram answered 413: nothing was posted.
@@ -107,21 +118,24 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
             target_broken=True,
         )
     if isinstance(exc, TelegramNetworkError):
-        cause = exc.__cause__
-        if isinstance(cause, ClientConnectorError) or (
-            isinstance(cause, ClientOSError) and "connect" in str(cause).lower()
-        ):
+        # aiogram wraps the aiohttp error; the cause, not its text, tells whether it left.
+        if not sent or failed_before_sending(exc, wrappers=(TelegramNetworkError,)):
             return PublishError(
                 ErrorClass.TRANSIENT,
                 "Could not reach Telegram (network error)",
                 code=ErrorCode.NETWORK,
             )
-        # A timeout or a dropped connection after the request went out: Telegram may
-        # have published it, so the post must not be sent again blindly.
+        # A timeout, a reset or a dropped connection after the request went out: Telegram
+        # may have published it, so the post must not be sent again blindly.
         return PublishError(
             ErrorClass.AMBIGUOUS,
-            "No answer from Telegram after sending (timeout or disconnect)",
+            "No answer from Telegram after sending (timeout or disconnect: "
+            f"{type(exc.__cause__ or exc).__name__})",
             code=ErrorCode.TIMEOUT,
+        )
+    if isinstance(exc, asyncio.TimeoutError) and not sent:
+        return PublishError(
+            ErrorClass.TRANSIENT, "No answer from Telegram (timeout)", code=ErrorCode.NETWORK
         )
     if isinstance(exc, asyncio.TimeoutError):
         return PublishError(
@@ -145,7 +159,9 @@ def classify_telegram_error(exc: BaseException) -> PublishError:
             ErrorClass.PERMANENT, f"Telegram rejected the post: {text}", code=ErrorCode.REJECTED
         )
     return PublishError(
-        ErrorClass.AMBIGUOUS, f"Unexpected error: {type(exc).__name__}", code=ErrorCode.UNKNOWN
+        ErrorClass.AMBIGUOUS if sent else ErrorClass.TRANSIENT,
+        f"Unexpected error: {type(exc).__name__}",
+        code=ErrorCode.UNKNOWN,
     )
 
 
@@ -186,27 +202,67 @@ class TelegramPublisher:
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot, *, rights_ttl: float = 30.0, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        rights_ttl: float = 30.0,
+        owner_rights_ttl: float = 300.0,
+        timeout: float = 30.0,
+    ) -> None:
         self._bot = bot
         self._rights_ttl = rights_ttl
+        self._owner_rights_ttl = owner_rights_ttl
         self._timeout = timeout
         self._rights_checked: dict[str, float] = {}
+        self._owner_rights_checked: dict[tuple[str, int], float] = {}
+
+    async def owner_can_post(self, chat_id: str, owner_id: int) -> bool:
+        """Whether the person who linked the channel may still post in it (its creator, or an
+        administrator with the right to post): the bot posts on their behalf, so their right
+        is re-checked before publishing, a yes cached for `owner_rights_ttl` seconds. False
+        when they lost it; a failure to ask raises the classified PublishError."""
+        key = (chat_id, owner_id)
+        checked = self._owner_rights_checked.get(key)
+        if checked is not None and time.monotonic() - checked < self._owner_rights_ttl:
+            return True
+        try:
+            member = await self._bot.get_chat_member(chat_id, owner_id)
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise classify_telegram_error(exc, sent=False) from exc
+            # "user not found", "participant_id_invalid": not in the channel any more.
+            member = None
+        except Exception as exc:
+            raise classify_telegram_error(exc, sent=False) from exc
+        if member is None or not _member_can_post(member):
+            self._owner_rights_checked.pop(key, None)
+            return False
+        self._owner_rights_checked[key] = time.monotonic()
+        return True
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         chat_id = request.target_external_id
         try:
             await self._ensure_can_post(chat_id)
-            message = await self._send(request)
-            if request.options.get("pin"):
-                # Published already: a failed pin must not make it look unpublished.
-                with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
-                    await self._bot.pin_chat_message(
-                        chat_id, message.message_id, disable_notification=True
-                    )
         except PublishError:
             raise
         except Exception as exc:
+            # Nothing was sent yet: whatever failed here is safe to retry.
+            raise classify_telegram_error(exc, sent=False) from exc
+        try:
+            message = await self._send(request)
+        except Exception as exc:
             raise classify_telegram_error(exc) from exc
+        if request.options.get("pin"):
+            try:
+                await self._bot.pin_chat_message(
+                    chat_id, message.message_id, disable_notification=True
+                )
+            except Exception as exc:
+                # Published already: a failed pin must neither make it look unpublished nor
+                # get it sent again.
+                log.warning("Telegram: could not pin message %s: %s", message.message_id, exc)
         return PublishResult(
             external_id=str(message.message_id),
             url=message_url(request.target_handle, chat_id, message.message_id),
@@ -268,12 +324,17 @@ class TelegramPublisher:
         self._rights_checked[chat_id] = time.monotonic()
 
 
-def _bot_can_post(member: Any) -> bool:
+def _member_can_post(member: Any) -> bool:
+    """The channel's creator, or an administrator with `can_post_messages` (Telegram sends it
+    for every administrator of a channel)."""
     if member.status == ChatMemberStatus.CREATOR:
         return True
     if member.status != ChatMemberStatus.ADMINISTRATOR:
         return False
     return bool(getattr(member, "can_post_messages", True) is not False)
+
+
+_bot_can_post = _member_can_post
 
 
 class LinkProblem(StrEnum):
@@ -282,6 +343,7 @@ class LinkProblem(StrEnum):
     BOT_NOT_ADMIN = "bot_not_admin"
     BOT_CANNOT_POST = "bot_cannot_post"
     USER_NOT_ADMIN = "user_not_admin"
+    USER_CANNOT_POST = "user_cannot_post"  # an administrator without the right to post
 
 
 class ChannelLinkError(Exception):
@@ -299,7 +361,9 @@ class ChannelInfo:
 
 
 class TelegramChannelVerifier:
-    """Both checks a channel must pass to become a target (DESIGN.md, "Who may do what")."""
+    """Both checks a channel must pass to become a target (DESIGN.md, "Who may do what"): the
+    bot may post there, and so may the user (its creator, or an administrator with
+    `can_post_messages`)."""
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
@@ -327,4 +391,7 @@ class TelegramChannelVerifier:
             raise ChannelLinkError(LinkProblem.USER_NOT_ADMIN, title) from exc
         if user_member.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR):
             raise ChannelLinkError(LinkProblem.USER_NOT_ADMIN, title)
+        # The bot posts on the user's behalf: only someone who may post there links it.
+        if not _member_can_post(user_member):
+            raise ChannelLinkError(LinkProblem.USER_CANNOT_POST, title)
         return ChannelInfo(chat_id=str(chat.id), title=title, username=chat.username)

@@ -22,6 +22,7 @@ from content.fitting import X_LIMIT, fit_for_platform, plain_text
 from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
 from platforms.errors import ErrorCode
 from platforms.quiet import X_LOGGERS, drop_debug_records
+from platforms.transport import failed_before_sending
 
 if TYPE_CHECKING:
     import requests
@@ -259,7 +260,7 @@ def _api_message(exc: Any) -> str:
 def _network_error(exc: BaseException, *, sent: bool) -> PublishError:
     """A transport failure: before the request went out it is safe to retry; after, X may
     have published it (ambiguous)."""
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+    if failed_before_sending(exc):
         return PublishError(
             ErrorClass.TRANSIENT, "Could not reach X (network error)", code=ErrorCode.NETWORK
         )
@@ -271,7 +272,7 @@ def _network_error(exc: BaseException, *, sent: bool) -> PublishError:
         )
     return PublishError(
         ErrorClass.AMBIGUOUS,
-        "No answer from X after sending (timeout or disconnect)",
+        f"No answer from X after sending (timeout or disconnect: {type(exc).__name__})",
         code=ErrorCode.TIMEOUT,
     )
 
@@ -299,7 +300,7 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
             code=ErrorCode.REJECTED,
         )
     if isinstance(exc, tweepy.TwitterServerError):
-        return _status_error(int(exc.response.status), now, None)
+        return _status_error(int(exc.response.status), now, None, sent=sent)
     if isinstance(exc, tweepy.HTTPException):
         return PublishError(
             ErrorClass.PERMANENT,
@@ -308,7 +309,7 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
         )
     if isinstance(exc, aiohttp.ClientResponseError):
         # An answer that is not X's JSON (a proxy's error page): judge by the status alone.
-        return _status_error(exc.status, now, None)
+        return _status_error(exc.status, now, None, sent=sent)
     if isinstance(exc, aiohttp.ClientError | TimeoutError):
         return _network_error(exc, sent=sent)
     return PublishError(
@@ -318,7 +319,11 @@ def classify_x_error(exc: BaseException, *, sent: bool, now: float) -> PublishEr
     )
 
 
-def _status_error(status: int, now: float, reset: int | None) -> PublishError:
+def _status_error(
+    status: int, now: float, reset: int | None, *, sent: bool = True
+) -> PublishError:
+    """`sent`: the request was the post itself (a server error may hide a published post);
+    False for the picture uploads before it, which publish nothing."""
     if status == 429:
         wait = _retry_after(reset, now)
         return PublishError(
@@ -335,9 +340,15 @@ def _status_error(status: int, now: float, reset: int | None) -> PublishError:
             code=ErrorCode.INVALID_CREDENTIALS,
             target_broken=True,
         )
-    if status >= 500:
+    if status >= 500 and not sent:
         return PublishError(
             ErrorClass.TRANSIENT, f"X server error ({status})", code=ErrorCode.SERVER_ERROR
+        )
+    if status >= 500:
+        return PublishError(
+            ErrorClass.AMBIGUOUS,
+            f"X server error ({status}) after sending",
+            code=ErrorCode.SERVER_ERROR_SENT,
         )
     if 200 <= status < 300:
         return PublishError(
@@ -523,7 +534,7 @@ class XPublisher:
             )
         detail = str((body or {}).get("detail") or (body or {}).get("title") or status)[:200]
         if status in (401, 429) or status >= 500:
-            raise _status_error(status, self._now(), int(reset) if reset else None)
+            raise _status_error(status, self._now(), int(reset) if reset else None, sent=False)
         raise PublishError(
             ErrorClass.PERMANENT, f"X refused the picture: {detail}", code=ErrorCode.BAD_MEDIA
         )

@@ -7,7 +7,7 @@ database session. Tests build one with `Services.build(...)` around their own fa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from content.generator import ContentGenerator
@@ -17,7 +17,8 @@ from services.admin import AdminStatsService
 from services.clock import Clock
 from services.notify import Waker
 from services.posts import PostService
-from services.rules import ApprovalService, RuleService
+from services.quota import AiQuota
+from services.rules import ApprovalService, RuleBounds, RuleService
 from services.targets import TargetService
 from services.users import UserService
 from storage.uow import Database
@@ -32,6 +33,11 @@ class ChatLimits:
     # How long the new-post dialog waits for the rest of an album (Telegram sends each photo
     # as its own message); tests shorten it.
     album_wait_seconds: float = 0.6
+    # Issue 11's bounds: rules (interval, count, daily cap) and the daily AI requests per user
+    # (0 = unlimited); `limits_exempt` are held to neither (the admins, unless configured).
+    rule_bounds: RuleBounds = field(default_factory=RuleBounds)
+    ai_daily_quota_per_user: int = 30
+    limits_exempt: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Services:
     posts: PostService
     rules: RuleService
     approvals: ApprovalService
+    ai_quota: AiQuota
     accounts: AccountService
     linkers: AccountLinkers
     admin: AdminStatsService
@@ -69,6 +76,13 @@ class Services:
         worker_stats: Callable[[], list[Any]] | None = None,
     ) -> Services:
         limits = limits or ChatLimits()
+        ai_quota = AiQuota(
+            db,
+            clock,
+            per_user=limits.ai_daily_quota_per_user,
+            admin_ids=limits.limits_exempt,
+        )
+        bounds = replace(limits.rule_bounds, exempt=limits.limits_exempt)
         return cls(
             db=db,
             clock=clock,
@@ -77,10 +91,11 @@ class Services:
             secrets=secrets,
             limits=limits,
             users=UserService(db),
-            targets=TargetService(db),
+            targets=TargetService(db, clock),
             posts=PostService(db, clock, waker, hashtag_limit=limits.instagram_hashtag_limit),
-            rules=RuleService(db, clock, waker),
-            approvals=ApprovalService(db, clock, waker),
+            rules=RuleService(db, clock, waker, bounds=bounds, quota=ai_quota),
+            approvals=ApprovalService(db, clock, waker, quota=ai_quota),
+            ai_quota=ai_quota,
             accounts=AccountService(db, secrets),
             linkers=linkers,
             admin=AdminStatsService(db),

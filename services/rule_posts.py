@@ -10,7 +10,7 @@ import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from content.similarity import DEFAULT_THRESHOLD, most_similar
 from platforms.errors import ErrorCode
 from services.schedule import Schedule
 from storage.models import AutoPostingRule, Target, TargetStatus
-from storage.rule_config import ContentConfig, content_config_of
+from storage.rule_config import ContentConfig, content_config_of, fill_placeholders
 
 log = logging.getLogger("rules")
 
@@ -101,8 +101,10 @@ async def make_rule_posts(
     recent: Sequence[str] = (),
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    moment: datetime | None = None,
 ) -> RuleOutput:
-    """One text per platform. A fixed text is used as it is; an AI text that repeats one of
+    """One text per platform. A fixed text is used as it is, its {date} and {time} filled in
+    for `moment` (the run; now when not given) in the rule's zone; an AI text that repeats one of
     `recent` (near-duplicate) is generated once more with the recent posts to avoid, and
     when it still repeats one it is returned flagged (`duplicate_of`)."""
     content = content_config_of(config)
@@ -110,7 +112,8 @@ async def make_rule_posts(
     texts: list[PlatformText] = []
     for platform in platforms:
         if fixed is not None:
-            texts.append(PlatformText(platform, Generated(text=fixed, title=content.title)))
+            text = fill_placeholders(fixed, moment or datetime.now(UTC), content.timezone)
+            texts.append(PlatformText(platform, Generated(text=text, title=content.title)))
             continue
         brief = brief_for(content, platform, language)
         if not brief.description:

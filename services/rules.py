@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +31,7 @@ from content.fitting import fit_for_platform
 from content.generator import ContentGenerator, GenerationError
 from services.clock import Clock
 from services.notify import NullWaker, Waker
+from services.quota import AiQuota, AiQuotaExceeded
 from services.rule_posts import (
     PlatformText,
     RuleOutput,
@@ -48,9 +49,12 @@ from services.rule_posts import (
 from services.schedule import (
     Schedule,
     ScheduleError,
+    TooFrequentError,
+    check_min_interval,
     next_run,
     next_runs,
     parse_quiet_hours,
+    shortest_gap,
     validate_schedule,
 )
 from storage.models import AutoPostingRule, Content, PostStatus, ScheduledPost, Target
@@ -60,7 +64,14 @@ from storage.repositories import (
     TargetRepository,
     UserRepository,
 )
-from storage.rule_config import ContentConfig, QuietHours, ScheduleSpec, parse_schedule
+from storage.rule_config import (
+    DATE_PLACEHOLDER,
+    TIME_PLACEHOLDER,
+    ContentConfig,
+    QuietHours,
+    ScheduleSpec,
+    parse_schedule,
+)
 from storage.rule_runs import RuleRunRepository
 from storage.uow import Database
 
@@ -78,6 +89,23 @@ class RuleError(ValueError):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class RuleBounds:
+    """The operator's bounds on rules (settings RULE_MIN_INTERVAL_MINUTES, MAX_RULES_PER_USER,
+    DEFAULT_RULE_DAILY_CAP, MAX_RULE_DAILY_CAP); `exempt` users (admins, unless
+    ADMINS_EXEMPT_FROM_LIMITS=false) are held to none of them. The defaults here bound
+    services built from `ChatLimits()` (tests) the same way."""
+
+    min_interval_minutes: int = 15
+    max_rules_per_user: int = 20
+    default_daily_cap: int = 10
+    max_daily_cap: int = 48
+    exempt: frozenset[int] = frozenset()
+
+    def for_user(self, user_id: int) -> RuleBounds | None:
+        return None if user_id in self.exempt else self
 
 
 class RuleDraft(BaseModel):
@@ -118,14 +146,21 @@ class RuleDraft(BaseModel):
         )
 
 
-def validate_draft(draft: RuleDraft, now: datetime) -> None:
+def validate_draft(draft: RuleDraft, now: datetime, bounds: RuleBounds | None = None) -> None:
+    """Refuses a draft that cannot be saved; `bounds` None: the operator's bounds do not
+    apply (an exempt admin, or code that checks the shape only)."""
     if not draft.name.strip() or len(draft.name) > NAME_LIMIT:
         raise RuleError("bad_name")
     if draft.schedule is None:
         raise RuleError("bad_schedule", "no schedule yet")
     try:
         ZoneInfo(draft.timezone)
-        validate_schedule(Schedule.of(draft.schedule, draft.timezone), now)
+        schedule = Schedule.of(draft.schedule, draft.timezone)
+        validate_schedule(schedule, now)
+        if bounds is not None:
+            check_min_interval(schedule, bounds.min_interval_minutes, now)
+    except TooFrequentError as exc:
+        raise RuleError("too_frequent", str(exc.minimum_minutes)) from exc
     except (KeyError, ValueError) as exc:  # ScheduleError, or an unknown time zone
         raise RuleError("bad_schedule", str(exc)) from exc
     if not draft.content.fixed_text and not draft.content.topic:
@@ -139,6 +174,48 @@ def validate_draft(draft: RuleDraft, now: datetime) -> None:
     for value in (draft.daily_cap, draft.monthly_token_budget):
         if value is not None and value < 1:
             raise RuleError("bad_limit")
+    if bounds is not None:
+        check_fixed_text_varies(draft, now)
+    if (
+        bounds is not None
+        and bounds.max_daily_cap
+        and (draft.daily_cap is None or draft.daily_cap > bounds.max_daily_cap)
+    ):
+        raise RuleError("bad_daily_cap", str(bounds.max_daily_cap))
+
+
+def check_fixed_text_varies(draft: RuleDraft, now: datetime) -> None:
+    """A fixed text must differ from one run to the next, or each run would post the same
+    words again: it needs {date}, and {time} as well when the rule runs more than once a day
+    (RuleError "fixed_text_repeats" with the missing placeholder)."""
+    text = draft.content.fixed_text
+    if text is None or draft.schedule is None:
+        return
+    if DATE_PLACEHOLDER not in text:
+        raise RuleError("fixed_text_repeats", DATE_PLACEHOLDER)
+    try:
+        gap = shortest_gap(Schedule.of(draft.schedule, draft.timezone), now)
+    except (KeyError, ValueError):
+        return  # the schedule's own check says what is wrong with it
+    if gap is not None and gap < timedelta(days=1) and TIME_PLACEHOLDER not in text:
+        raise RuleError("fixed_text_repeats", TIME_PLACEHOLDER)
+
+
+def content_to_store(draft: RuleDraft) -> ContentConfig:
+    """The content config a rule keeps: a fixed text with {date} or {time} carries the rule's
+    zone, in which the worker fills them in."""
+    text = draft.content.fixed_text or ""
+    if DATE_PLACEHOLDER in text or TIME_PLACEHOLDER in text:
+        return draft.content.model_copy(update={"timezone": draft.timezone})
+    return draft.content
+
+
+def bounded_draft(draft: RuleDraft, bounds: RuleBounds | None) -> RuleDraft:
+    """A draft without a daily cap gets the default one (a bounded user's rules always have
+    a cap; the owner may change it within bounds)."""
+    if bounds is None or not bounds.default_daily_cap or draft.daily_cap is not None:
+        return draft
+    return draft.model_copy(update={"daily_cap": bounds.default_daily_cap})
 
 
 def _rule_query(owner_id: int, rule_id: int) -> Select[AutoPostingRule]:
@@ -149,6 +226,15 @@ def _rule_query(owner_id: int, rule_id: int) -> Select[AutoPostingRule]:
         .options(selectinload(AutoPostingRule.targets))
         .execution_options(populate_existing=True)
     )
+
+
+async def _rule_count(session: AsyncSession, owner_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(AutoPostingRule)
+        .where(AutoPostingRule.owner_id == owner_id)
+    )
+    return int(count or 0)
 
 
 async def _owned_rule(session: AsyncSession, owner_id: int, rule_id: int) -> AutoPostingRule:
@@ -178,10 +264,63 @@ class DryRun:
 
 
 class RuleService:
-    def __init__(self, db: Database, clock: Clock, waker: Waker | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        waker: Waker | None = None,
+        *,
+        bounds: RuleBounds | None = None,
+        quota: AiQuota | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.waker = waker or NullWaker()
+        # None: no bounds (a service built without settings, as in tests of other rules);
+        # the app's container always passes the operator's.
+        self.bounds = bounds
+        self.quota = quota
+
+    def bounds_for(self, owner_id: int) -> RuleBounds | None:
+        """The bounds that hold for this owner; None for an exempt admin or no bounds."""
+        return self.bounds.for_user(owner_id) if self.bounds is not None else None
+
+    def check_fixed_text(self, owner_id: int, draft: RuleDraft) -> None:
+        """The dialog's check of a fixed text as it is sent: RuleError("fixed_text_repeats")
+        when it lacks the placeholder that makes each run differ."""
+        if self.bounds_for(owner_id) is not None:
+            check_fixed_text_varies(draft, self.clock.now())
+
+    def check_schedule(self, owner_id: int, draft: RuleDraft) -> None:
+        """The dialog's check of a schedule as it is chosen: RuleError("too_frequent") or
+        ("bad_schedule") with the reason, the same the save would give."""
+        if draft.schedule is None:
+            raise RuleError("bad_schedule", "no schedule yet")
+        bounds = self.bounds_for(owner_id)
+        now = self.clock.now()
+        try:
+            schedule = Schedule.of(draft.schedule, draft.timezone)
+            validate_schedule(schedule, now)
+            if bounds is not None:
+                check_min_interval(schedule, bounds.min_interval_minutes, now)
+        except TooFrequentError as exc:
+            raise RuleError("too_frequent", str(exc.minimum_minutes)) from exc
+        except (KeyError, ValueError) as exc:
+            raise RuleError("bad_schedule", str(exc)) from exc
+
+    async def count(self, owner_id: int) -> int:
+        async with self.db.read() as session:
+            return await _rule_count(session, owner_id)
+
+    async def check_room(self, owner_id: int) -> None:
+        """RuleError("too_many_rules") when the owner may not create another rule."""
+        bounds = self.bounds_for(owner_id)
+        if bounds is not None and await self.count(owner_id) >= bounds.max_rules_per_user:
+            raise RuleError("too_many_rules", str(bounds.max_rules_per_user))
+
+    def new_draft(self, owner_id: int, **values: object) -> RuleDraft:
+        """An empty draft with the owner's default daily cap."""
+        return bounded_draft(RuleDraft.model_validate(values), self.bounds_for(owner_id))
 
     def next_runs(self, draft: RuleDraft, count: int = 5) -> list[datetime]:
         schedule = draft.in_zone()
@@ -192,16 +331,23 @@ class RuleService:
 
     async def create(self, owner_id: int, draft: RuleDraft) -> AutoPostingRule:
         now = self.clock.now()
-        validate_draft(draft, now)
+        bounds = self.bounds_for(owner_id)
+        draft = bounded_draft(draft, bounds)
+        validate_draft(draft, now, bounds)
         assert draft.schedule is not None  # validate_draft refuses a draft without one
         async with self.db.write() as session:
+            # Counted in the write unit: two saves at once cannot both pass the limit.
+            if bounds is not None and (
+                await _rule_count(session, owner_id) >= bounds.max_rules_per_user
+            ):
+                raise RuleError("too_many_rules", str(bounds.max_rules_per_user))
             targets = await _owned_targets(session, owner_id, draft.target_ids)
             rule = await RuleRepository(session).create(
                 owner_id,
                 name=draft.name.strip(),
                 schedule_type=draft.schedule.kind,
                 schedule_config=draft.schedule,
-                content_config=draft.content,
+                content_config=content_to_store(draft),
                 timezone=draft.timezone,
                 targets=targets,
                 next_execution_at=next_run(draft.in_zone(), now),
@@ -216,7 +362,9 @@ class RuleService:
 
     async def update(self, owner_id: int, rule_id: int, draft: RuleDraft) -> AutoPostingRule:
         now = self.clock.now()
-        validate_draft(draft, now)
+        bounds = self.bounds_for(owner_id)
+        draft = bounded_draft(draft, bounds)
+        validate_draft(draft, now, bounds)
         assert draft.schedule is not None
         async with self.db.write() as session:
             rule = await _owned_rule(session, owner_id, rule_id)
@@ -226,7 +374,7 @@ class RuleService:
                 "name": draft.name.strip(),
                 "schedule_type": draft.schedule.kind,
                 "schedule_config": draft.schedule,
-                "content_config": draft.content,
+                "content_config": content_to_store(draft),
                 "timezone": draft.timezone,
                 "approval_required": draft.approval_required,
                 "approval_policy": draft.approval_policy,
@@ -306,8 +454,11 @@ class RuleService:
         rule_id: int | None = None,
     ) -> DryRun:
         """Next five run times and a sample generated now: nothing is saved or published.
-        The sample is written with no unit open."""
+        The sample is written with no unit open; an AI sample spends one request of the
+        owner's daily AI quota first (AiQuotaExceeded when it is used up)."""
         runs = self.next_runs(draft)
+        if self.quota is not None and draft.content.fixed_text is None:
+            await self.quota.spend(owner_id)
         async with self.db.read() as session:
             targets = await TargetRepository(session).get_many_for_owner(
                 owner_id, draft.target_ids
@@ -319,7 +470,12 @@ class RuleService:
             platforms = rule_platforms(targets)
         try:
             output = await make_rule_posts(
-                generator, draft.content, platforms, user.language if user else "en", recent
+                generator,
+                content_to_store(draft),
+                platforms,
+                user.language if user else "en",
+                recent,
+                moment=runs[0] if runs else self.clock.now(),
             )
         except GenerationError as exc:
             return DryRun(runs, None, exc)
@@ -398,10 +554,18 @@ async def _waiting_draft(session: AsyncSession, owner_id: int, content_id: int) 
 
 
 class ApprovalService:
-    def __init__(self, db: Database, clock: Clock, waker: Waker | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        waker: Waker | None = None,
+        *,
+        quota: AiQuota | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.waker = waker or NullWaker()
+        self.quota = quota
 
     async def load(self, owner_id: int, content_id: int) -> ApprovalDraft | None:
         async with self.db.read() as session:
@@ -469,8 +633,11 @@ class ApprovalService:
     ) -> ApprovalDraft:
         """A new AI version of the draft: read, write the text with no unit open, then
         replace it only if the draft still awaits approval unchanged (else `not_waiting` or
-        `changed`: the owner decided or edited it meanwhile)."""
+        `changed`: the owner decided or edited it meanwhile). The request is counted in the
+        owner's daily AI quota before the model is called (AiQuotaExceeded when used up)."""
         seen = await self._regeneration_input(owner_id, content_id)
+        if self.quota is not None:
+            await self.quota.spend(owner_id)
         output = await make_rule_posts(
             generator, seen.config, [seen.platform], seen.language, seen.recent
         )
@@ -522,16 +689,19 @@ class ApprovalService:
 
 
 __all__ = [
+    "AiQuotaExceeded",
     "ApprovalDraft",
     "ApprovalService",
     "Approved",
     "DryRun",
     "PlatformText",
+    "RuleBounds",
     "RuleDraft",
     "RuleError",
     "RuleOutput",
     "RuleService",
     "approval_window",
+    "bounded_draft",
     "brief_for",
     "check_fits",
     "day_start",

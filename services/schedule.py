@@ -205,6 +205,51 @@ def next_runs(schedule: Schedule, after: datetime, count: int = 5) -> list[datet
     return runs
 
 
+class TooFrequentError(ScheduleError):
+    """The schedule runs more often than the operator allows (RULE_MIN_INTERVAL_MINUTES)."""
+
+    def __init__(self, minimum_minutes: int, gap: timedelta) -> None:
+        super().__init__(f"runs more often than every {minimum_minutes} minutes")
+        self.minimum_minutes = minimum_minutes
+        self.gap = gap
+
+
+# How many fire times are looked at for the shortest gap of a cron or a times list.
+_GAP_SAMPLE = 200
+
+
+def shortest_gap(schedule: Schedule, now: datetime) -> timedelta | None:
+    """The shortest time between two consecutive runs: exact for an interval; for a cron or a
+    list of times, over its next runs (enough to cover a day of a minutely cron and a year of
+    a daily one). None when it runs once or never."""
+    spec = schedule.spec
+    if isinstance(spec, IntervalSchedule):
+        return timedelta(hours=spec.hours, minutes=spec.minutes)
+    trigger = build_trigger(schedule, anchor=now)
+    previous: datetime | None = None
+    moment = now
+    shortest: timedelta | None = None
+    for _ in range(_GAP_SAMPLE):
+        fire = trigger.get_next_fire_time(previous, moment)
+        if fire is None:
+            break
+        if previous is not None:
+            gap = fire - previous
+            shortest = gap if shortest is None else min(shortest, gap)
+        previous = fire
+        moment = fire + timedelta(microseconds=1)
+    return shortest
+
+
+def check_min_interval(schedule: Schedule, minimum_minutes: int, now: datetime) -> None:
+    """TooFrequentError when two runs of `schedule` can come closer than `minimum_minutes`."""
+    if minimum_minutes <= 0:
+        return
+    gap = shortest_gap(schedule, now)
+    if gap is not None and gap < timedelta(minutes=minimum_minutes):
+        raise TooFrequentError(minimum_minutes, gap)
+
+
 def validate_schedule(schedule: Schedule, now: datetime | None = None) -> None:
     build_trigger(schedule)
     if next_run(schedule, now or datetime.now(UTC)) is None:

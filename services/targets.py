@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Sequence
 
+from services.clock import Clock, SystemClock
 from storage.models import Target
-from storage.repositories import TargetRepository
+from storage.repositories import TargetRepository, Unlinked
 from storage.uow import Database
 
 PLATFORM_ORDER = ("telegram", "x", "instagram")
@@ -15,8 +16,9 @@ PLATFORM_ORDER = ("telegram", "x", "instagram")
 class TargetService:
     """Targets for their owner; there is no lookup by id alone here (see DESIGN.md)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock = clock or SystemClock()
 
     async def list(self, owner_id: int, platform: str | None = None) -> Sequence[Target]:
         async with self.db.read() as session:
@@ -52,6 +54,10 @@ class TargetService:
                 owner_id, platform, external_id, title, handle
             )
 
-    async def unlink(self, owner_id: int, target_id: int) -> bool:
+    async def unlink(self, owner_id: int, target_id: int) -> Unlinked | None:
+        """Soft-deletes the target (history kept, waiting posts cancelled, rules lose it);
+        None when it is not the owner's or already unlinked."""
         async with self.db.write() as session:
-            return await TargetRepository(session).unlink_for_owner(owner_id, target_id)
+            return await TargetRepository(session).unlink_for_owner(
+                owner_id, target_id, self.clock.now()
+            )

@@ -147,6 +147,9 @@ class Target(Base):
     hourly_cap: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Unlinked (migration 0004): the row stays so that its posts keep their history; every
+    # lookup for the chat and the workers skips it, and linking it again clears this.
+    deleted_at: Mapped[datetime | None]
 
     credential: Mapped[Credential | None] = relationship(
         back_populates="target", cascade="all, delete-orphan", uselist=False, lazy="raise"
@@ -201,7 +204,8 @@ class ScheduledPost(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"))
-    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    # No cascade: targets are soft-deleted (Target.deleted_at), posts are history.
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(16))
     scheduled_time: Mapped[datetime]
@@ -290,6 +294,10 @@ class AutoPostingRule(Base):
     # the scheduled moment being retried and how many retries it had (migration 0002_ai).
     retry_slot_at: Mapped[datetime | None]
     retry_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The scheduled moment of the execution a worker claimed and has not finished (migration
+    # 0005_rule_runs): a crash between the claim and the save leaves it set, and the worker
+    # re-arms that execution or tells the owner (workers/auto_posting.py, "Recovery").
+    claimed_slot_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

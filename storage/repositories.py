@@ -49,9 +49,12 @@ OPEN_STATUSES = (
 
 def _target_not_paused() -> Any:
     """Posts of a broken target (bot removed from the channel, an Instagram challenge, an
-    expired X token) wait until the owner links it again instead of failing one by one."""
+    expired X token) wait until the owner links it again instead of failing one by one; an
+    unlinked target's are never sent (they were cancelled when it was unlinked)."""
     return ScheduledPost.target_id.not_in(
-        select(Target.id).where(Target.status == TargetStatus.BROKEN).scalar_subquery()
+        select(Target.id)
+        .where(or_(Target.status == TargetStatus.BROKEN, Target.deleted_at.is_not(None)))
+        .scalar_subquery()
     )
 
 
@@ -110,19 +113,34 @@ class UserRepository:
         return int(await self.session.scalar(select(func.count()).select_from(User)) or 0)
 
 
+@dataclass(frozen=True)
+class Unlinked:
+    """What unlinking a target did: the posts cancelled, the rules that lost it."""
+
+    cancelled_posts: int
+    rule_names: list[str]
+
+
+def _linked() -> Any:
+    return Target.deleted_at.is_(None)
+
+
 class TargetRepository:
+    """Every lookup skips unlinked (soft-deleted) targets, except `get` by id for the workers'
+    messages about a post's history."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def list_for_owner(self, owner_id: int, platform: str | None = None) -> Sequence[Target]:
-        query = select(Target).where(Target.owner_id == owner_id).order_by(Target.id)
+        query = select(Target).where(Target.owner_id == owner_id, _linked()).order_by(Target.id)
         if platform:
             query = query.where(Target.platform == platform)
         return (await self.session.scalars(query)).all()
 
     async def get_for_owner(self, owner_id: int, target_id: int) -> Target | None:
         return await self.session.scalar(
-            select(Target).where(Target.id == target_id, Target.owner_id == owner_id)
+            select(Target).where(Target.id == target_id, Target.owner_id == owner_id, _linked())
         )
 
     async def get_many_for_owner(self, owner_id: int, ids: Iterable[int]) -> Sequence[Target]:
@@ -131,13 +149,14 @@ class TargetRepository:
             return []
         rows = await self.session.scalars(
             select(Target)
-            .where(Target.owner_id == owner_id, Target.id.in_(ids))
+            .where(Target.owner_id == owner_id, Target.id.in_(ids), _linked())
             .order_by(Target.id)
         )
         return rows.all()
 
     async def get(self, target_id: int) -> Target | None:
-        """By id alone: for workers only, never for a handler (see DESIGN.md)."""
+        """By id alone, unlinked ones too (their title in history): for workers only, never
+        for a handler (see DESIGN.md)."""
         return await self.session.get(Target, target_id)
 
     async def link(
@@ -148,6 +167,8 @@ class TargetRepository:
         title: str,
         handle: str | None = None,
     ) -> Target:
+        """A new target, or the same row again: a broken one is healthy again, an unlinked one
+        comes back with its history."""
         target = await self.session.scalar(
             select(Target).where(
                 Target.owner_id == owner_id,
@@ -169,15 +190,19 @@ class TargetRepository:
             target.title, target.handle = title, handle
             target.status, target.last_error = TargetStatus.ACTIVE, None
             target.error_code = None
+            target.deleted_at = None
         await self.session.flush()
         return target
 
-    async def unlink_for_owner(self, owner_id: int, target_id: int) -> bool:
+    async def unlink_for_owner(
+        self, owner_id: int, target_id: int, now: datetime
+    ) -> Unlinked | None:
+        """Soft-deletes the target: posts still waiting for it are cancelled with the reason,
+        every other post stays as history; rules stop posting to it; its secrets go."""
         target = await self.get_for_owner(owner_id, target_id)
         if target is None:
-            return False
-        # Publications still waiting for this target have nowhere to go.
-        await self.session.execute(
+            return None
+        cancelled = await self.session.execute(
             update(ScheduledPost)
             .where(
                 ScheduledPost.target_id == target_id,
@@ -190,11 +215,26 @@ class TargetRepository:
                 last_error="target unlinked",
                 error_code=ERROR_TARGET_UNLINKED,
             )
+            .execution_options(synchronize_session=False)
+        )
+        rule_names = (
+            await self.session.scalars(
+                select(AutoPostingRule.name)
+                .join(rule_targets, rule_targets.c.rule_id == AutoPostingRule.id)
+                .where(rule_targets.c.target_id == target_id)
+                .order_by(AutoPostingRule.id)
+            )
+        ).all()
+        await self.session.execute(
+            delete(rule_targets).where(rule_targets.c.target_id == target_id)
         )
         await self.session.execute(delete(Credential).where(Credential.target_id == target_id))
-        await self.session.delete(target)
+        target.deleted_at = now
         await self.session.flush()
-        return True
+        return Unlinked(
+            cancelled_posts=int(getattr(cancelled, "rowcount", 0) or 0),
+            rule_names=list(rule_names),
+        )
 
     async def mark_broken(self, target_id: int, reason: str, code: str | None = None) -> bool:
         """Returns True when the target was healthy before (so the owner is told once)."""
@@ -237,6 +277,22 @@ class CredentialRepository:
 
     async def delete(self, target_id: int) -> None:
         await self.session.execute(delete(Credential).where(Credential.target_id == target_id))
+
+    async def all_ciphertexts(self) -> list[tuple[int, str]]:
+        """(credential id, ciphertext) of every stored credential: for re-encryption."""
+        rows = await self.session.execute(
+            select(Credential.id, Credential.ciphertext).order_by(Credential.id)
+        )
+        return [(row_id, ciphertext) for row_id, ciphertext in rows.all()]
+
+    async def replace_ciphertext(self, credential_id: int, old: str, new: str) -> bool:
+        """Compare-and-set: False when the row changed since `old` was read."""
+        result = await self.session.execute(
+            update(Credential)
+            .where(Credential.id == credential_id, Credential.ciphertext == old)
+            .values(ciphertext=new)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
 
 class ContentRepository:
@@ -408,6 +464,8 @@ class PostRepository:
                 ScheduledPost.id == post_id,
                 ScheduledPost.owner_id == owner_id,
                 ScheduledPost.status.in_(OPEN_STATUSES),
+                # An unlinked target's posts are history: nowhere to send them again.
+                ScheduledPost.target_id.in_(select(Target.id).where(_linked())),
             )
             .values(
                 # A draft waiting for approval moves in time but still waits for approval.

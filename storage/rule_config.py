@@ -14,7 +14,9 @@ its owner instead of failing on every rule).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -150,6 +152,8 @@ class ContentConfig(_Stored):
     language: str | None = None  # the owner's language when empty
     x_thread: bool = False
     hashtag_limit: int | None = None
+    # The rule's zone, for the {date} and {time} of a fixed text (set when the rule is saved).
+    timezone: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -169,6 +173,26 @@ class ContentConfig(_Stored):
     @property
     def topic(self) -> str:
         return self.description.strip() if self.kind == "ai" else ""
+
+
+# The variable parts of a fixed text, filled in at each run in the rule's zone (issue 11: a
+# fixed text must differ from one run to the next).
+DATE_PLACEHOLDER = "{date}"
+TIME_PLACEHOLDER = "{time}"
+
+
+def fill_placeholders(text: str, moment: datetime, timezone: str | None) -> str:
+    """`{date}` → 2026-11-29 and `{time}` → 09:00, local to `timezone`; other braces stay."""
+    if DATE_PLACEHOLDER not in text and TIME_PLACEHOLDER not in text:
+        return text
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return text.replace(DATE_PLACEHOLDER, local.strftime("%Y-%m-%d")).replace(
+        TIME_PLACEHOLDER, local.strftime("%H:%M")
+    )
 
 
 class QuietHours(_Stored):
@@ -192,8 +216,10 @@ def quiet_hours_of(value: Any) -> QuietHours:
 
 __all__ = [
     "ALL_DAYS",
+    "DATE_PLACEHOLDER",
     "SCHEDULE_ADAPTER",
     "SCHEDULE_KINDS",
+    "TIME_PLACEHOLDER",
     "ContentConfig",
     "ContentKind",
     "CronSchedule",
@@ -205,6 +231,7 @@ __all__ = [
     "ScheduleSpec",
     "WeeklySchedule",
     "content_config_of",
+    "fill_placeholders",
     "parse_schedule",
     "quiet_hours_of",
 ]

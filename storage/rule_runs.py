@@ -7,6 +7,7 @@ compare-and-swap on `next_execution_at`, like `RuleRepository.claim`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AutoPostingRule, Content, PostStatus, ScheduledPost, Target
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """An execution a worker claimed and did not finish (see `abandoned_claims`)."""
+
+    rule_id: int
+    owner_id: int
+    slot: datetime
+    claimed_at: datetime | None
+    next_execution_at: datetime | None
 
 
 class RuleRunRepository:
@@ -55,6 +67,80 @@ class RuleRunRepository:
             update(AutoPostingRule)
             .where(AutoPostingRule.id == rule_id, AutoPostingRule.is_active.is_(True), condition)
             .values(next_execution_at=retry_at, retry_slot_at=slot, retry_attempts=attempts)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def mark_claimed(self, rule_id: int, slot: datetime) -> None:
+        """Written with the claim: this execution is under way until `release_claim`."""
+        await self.session.execute(
+            update(AutoPostingRule)
+            .where(AutoPostingRule.id == rule_id)
+            .values(claimed_slot_at=slot)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release_claim(self, rule_id: int) -> None:
+        """The claimed execution ended (done, failed, skipped or re-armed for a retry)."""
+        await self.session.execute(
+            update(AutoPostingRule)
+            .where(AutoPostingRule.id == rule_id)
+            .values(claimed_slot_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def abandoned_claims(self, claimed_before: datetime) -> list[ClaimedRun]:
+        """Executions claimed before `claimed_before` and still not finished: the process
+        that claimed them stopped (a live one finishes well within the lease)."""
+        rows = await self.session.execute(
+            select(
+                AutoPostingRule.id,
+                AutoPostingRule.owner_id,
+                AutoPostingRule.claimed_slot_at,
+                AutoPostingRule.last_executed_at,
+                AutoPostingRule.next_execution_at,
+            )
+            .where(
+                AutoPostingRule.claimed_slot_at.is_not(None),
+                AutoPostingRule.is_active.is_(True),
+                AutoPostingRule.last_executed_at <= claimed_before,
+            )
+            .order_by(AutoPostingRule.id)
+        )
+        return [ClaimedRun(r[0], r[1], r[2], r[3], r[4]) for r in rows.all() if r[2] is not None]
+
+    async def rearm_claimed(self, run: ClaimedRun, at: datetime) -> bool:
+        """Make the abandoned execution due again at `at`, as a retry of its slot, unless
+        another process recovered it first or the owner changed the rule meanwhile."""
+        condition = (
+            AutoPostingRule.next_execution_at.is_(None)
+            if run.next_execution_at is None
+            else AutoPostingRule.next_execution_at == run.next_execution_at
+        )
+        result = await self.session.execute(
+            update(AutoPostingRule)
+            .where(
+                AutoPostingRule.id == run.rule_id,
+                AutoPostingRule.is_active.is_(True),
+                AutoPostingRule.claimed_slot_at == run.slot,
+                condition,
+            )
+            .values(
+                next_execution_at=at,
+                retry_slot_at=run.slot,
+                retry_attempts=1,
+                claimed_slot_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def drop_claim(self, run: ClaimedRun) -> bool:
+        """Give the abandoned execution up; True for the one process that does."""
+        result = await self.session.execute(
+            update(AutoPostingRule)
+            .where(AutoPostingRule.id == run.rule_id, AutoPostingRule.claimed_slot_at == run.slot)
+            .values(claimed_slot_at=None)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))

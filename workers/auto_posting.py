@@ -26,6 +26,14 @@ next regular fire time, so a retry never doubles a slot. A permanent failure (ba
 request) or exhausted retries leave the regular schedule alone. The owner hears of a slot's
 first failure and of giving it up, not of every retry.
 
+Recovery: the claim also records the slot it stands for (`claimed_slot_at`) and every end of
+the execution (saved, failed, skipped, re-armed) clears it. A process that stops in between
+(a crash, a kill during the model call) leaves it set. Every pass first looks for such claims
+older than `claim_lease` (a live process finishes well within it, so another process's run in
+flight is never taken): an execution still within `grace` + `claim_lease` of its slot, whose
+next regular run is not due yet, is re-armed now as a retry of its slot; any other is given up
+and its owner told (ErrorCode.RULE_RUN_LOST). None is dropped silently.
+
 Units of work (`storage.uow.Database`): the claim (2) is one write unit that reads the rule and
 swaps it; the checks (4, 5) read in one read unit; generation (6) runs with no unit open, since
 a model call takes seconds; saving (7) or recording a failure is one write unit; the owner is
@@ -60,7 +68,7 @@ from services.rules import (
 from services.schedule import ScheduleError, next_run, quiet_hours_end
 from storage.models import AutoPostingRule, PostStatus, Target
 from storage.repositories import ContentRepository, PostRepository, RuleRepository, UserRepository
-from storage.rule_runs import RuleRunRepository
+from storage.rule_runs import ClaimedRun, RuleRunRepository
 from storage.uow import Database
 from workers import metrics
 
@@ -80,6 +88,8 @@ class RuleRunReport:
     skipped: int = 0
     postponed: int = 0
     retries_armed: int = 0
+    recovered: int = 0  # abandoned executions re-armed
+    lost: int = 0  # abandoned executions given up (owner told)
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class AutoPostingWorker:
         grace: timedelta = timedelta(minutes=15),
         retry_delay: timedelta = timedelta(minutes=5),
         max_retries: int = 3,
+        claim_lease: timedelta = timedelta(minutes=10),
     ) -> None:
         self.db = db
         self.generator = generator or UnavailableGenerator()
@@ -124,10 +135,12 @@ class AutoPostingWorker:
         self.grace = grace
         self.retry_delay = retry_delay
         self.max_retries = max_retries
+        self.claim_lease = claim_lease
 
     async def run_once(self) -> RuleRunReport:
         report = RuleRunReport()
         now = self.clock.now()
+        await self._recover_abandoned(now, report)
         async with self.db.read() as session:
             due = await RuleRepository(session).due_ids(now)
         report.due = len(due)
@@ -144,6 +157,7 @@ class AutoPostingWorker:
                     await RuleRepository(session).record_failure(
                         rule_id, f"internal error: {type(exc).__name__}", ErrorCode.INTERNAL
                     )
+                    await RuleRunRepository(session).release_claim(rule_id)
         return report
 
     async def next_due_at(self) -> datetime | None:
@@ -185,6 +199,7 @@ class AutoPostingWorker:
                     # Cleared with the claim: only a new failure of this run re-arms a retry.
                     await RuleRunRepository(session).clear_retry(rule_id)
                 attempt = rule.retry_attempts if retrying else 0
+                await RuleRunRepository(session).mark_claimed(rule_id, slot)
                 claimed = _Claimed(rule, slot, new_next, attempt, schedule_error)
         if postponed_to is not None:
             report.postponed += 1
@@ -205,6 +220,7 @@ class AutoPostingWorker:
         report.executed += 1
         if now - expected > self.grace:
             report.skipped += 1
+            await self._release(rule_id)
             log.warning(
                 "Правило %d: пропущено выполнение %s (бот не работал)",
                 rule_id,
@@ -219,6 +235,7 @@ class AutoPostingWorker:
         done_today, used = context.done_today, context.tokens_used
         if rule.daily_cap and done_today is not None and done_today >= rule.daily_cap:
             report.skipped += 1
+            await self._release(rule.id)
             log.info("Правило %d: дневной лимит (%d) исчерпан, пропуск", rule.id, done_today)
             return
         budget = rule.monthly_token_budget
@@ -229,8 +246,15 @@ class AutoPostingWorker:
             return
         targets = usable_targets(rule)
         if not targets:
+            # Its targets are broken (posting paused until they are linked again) or were
+            # unlinked: the owner heard of that then, and of this once, not at every run.
+            told = rule.error_code == ErrorCode.NO_TARGETS
             await self._fail(
-                rule, "the rule has no usable targets", report, code=ErrorCode.NO_TARGETS
+                rule,
+                "the rule has no usable targets",
+                report,
+                code=ErrorCode.NO_TARGETS,
+                notify=not told,
             )
             return
         try:
@@ -241,6 +265,8 @@ class AutoPostingWorker:
                 rule_platforms(targets),
                 context.language,
                 context.recent_texts,
+                # {date}/{time} in a fixed text are the slot's, not the (maybe late) run's.
+                moment=claimed.slot,
             )
         except GenerationError as exc:
             await self._generation_failed(claimed, exc, now, report)
@@ -354,6 +380,7 @@ class AutoPostingWorker:
             else:
                 await rules.record_success(rule.id)
             await RuleRunRepository(session).clear_retry(rule.id)
+            await RuleRunRepository(session).release_claim(rule.id)
         self._count_tokens(output)
         if flagged is not None:
             report.failed += 1
@@ -401,6 +428,7 @@ class AutoPostingWorker:
             )
             if not armed:
                 await runs.clear_retry(rule.id)
+            await runs.release_claim(rule.id)
         report.failed += 1
         metrics.RULES_EXECUTED.labels("failure").inc()
         if armed:
@@ -431,11 +459,62 @@ class AutoPostingWorker:
         async with self.db.write() as session:
             await RuleRepository(session).record_failure(rule.id, reason, code.value)
             await RuleRunRepository(session).clear_retry(rule.id)
+            await RuleRunRepository(session).release_claim(rule.id)
         report.failed += 1
         metrics.RULES_EXECUTED.labels("failure").inc()
         log.error("Правило %d: ошибка создания контента: %s", rule.id, reason)
         if notify:
             await self._safe(self.notifier.rule_failed(rule.owner_id, rule.id, reason))
+
+    async def _release(self, rule_id: int) -> None:
+        async with self.db.write() as session:
+            await RuleRunRepository(session).release_claim(rule_id)
+
+    # ---------- recovery ----------
+
+    async def _recover_abandoned(self, now: datetime, report: RuleRunReport) -> None:
+        """Executions claimed by a process that stopped before finishing them: re-armed
+        while still on time, otherwise given up with the owner told (see the module's
+        docstring, "Recovery")."""
+        async with self.db.read() as session:
+            abandoned = await RuleRunRepository(session).abandoned_claims(now - self.claim_lease)
+        for run in abandoned:
+            try:
+                await self._recover(run, now, report)
+            except Exception:
+                log.exception("Правило %d: не удалось восстановить выполнение", run.rule_id)
+
+    async def _recover(self, run: ClaimedRun, now: datetime, report: RuleRunReport) -> None:
+        on_time = now - run.slot <= self.grace + self.claim_lease
+        next_regular_pending = run.next_execution_at is None or run.next_execution_at > now
+        if on_time and next_regular_pending:
+            async with self.db.write() as session:
+                rearmed = await RuleRunRepository(session).rearm_claimed(run, now)
+            if rearmed:
+                report.recovered += 1
+                log.warning(
+                    "Правило %d: выполнение %s было прервано (процесс остановился); перезапущено",
+                    run.rule_id,
+                    run.slot.isoformat(),
+                )
+                return
+        reason = (
+            f"the run scheduled for {run.slot.isoformat()} was interrupted (the bot stopped "
+            "before it was done) and it was too late to run it again"
+        )
+        async with self.db.write() as session:
+            runs = RuleRunRepository(session)
+            given_up = await runs.drop_claim(run)
+            if given_up:
+                await RuleRepository(session).record_failure(
+                    run.rule_id, reason, ErrorCode.RULE_RUN_LOST
+                )
+        if not given_up:
+            return  # another process recovered it, or the owner changed the rule
+        report.lost += 1
+        metrics.RULES_EXECUTED.labels("failure").inc()
+        log.error("Правило %d: %s", run.rule_id, reason)
+        await self._safe(self.notifier.rule_failed(run.owner_id, run.rule_id, reason))
 
     def _count_tokens(self, output: RuleOutput) -> None:
         if output.prompt_tokens or output.completion_tokens:

@@ -276,6 +276,9 @@ class ScheduledPostsWorker:
                     code=ErrorCode.NOT_CONFIGURED,
                 )
             try:
+                if not await _owner_can_post(publisher, target, post.owner_id):
+                    await self._hold_for_owner(post, target, report)
+                    return
                 result = await publisher.publish(request)
             finally:
                 self._windows.settle(target.id, reserved_at, self.clock.now().timestamp())
@@ -297,6 +300,27 @@ class ScheduledPostsWorker:
             )
             return
         await self._on_published(post, target, result, started, report)
+
+    async def _hold_for_owner(
+        self, post: ScheduledPost, target: Target, report: RunReport
+    ) -> None:
+        """The owner lost the right to post in the channel: nothing is sent. The post goes back
+        to waiting (no attempt counted) and the target is marked broken, so its posts and
+        rules wait until the owner links it again; the owner is told once."""
+        reason = "The owner is no longer the creator or an administrator allowed to post."
+        now = self.clock.now()
+
+        async def write(session: AsyncSession) -> bool:
+            await PostRepository(session).defer_claimed([post.id], self.worker_id, now)
+            return await TargetRepository(session).mark_broken(
+                target.id, reason, ErrorCode.OWNER_LOST_RIGHTS.value
+            )
+
+        first = await self._commits.run(write)
+        report.deferred += 1
+        log.warning("Пост %d не отправлен: владелец потерял право публикации в канале", post.id)
+        if first:
+            await self._notify(self.notifier.target_broken(post.owner_id, target.id, reason))
 
     async def _seed_windows(self, targets: list[Target]) -> None:
         """The first time a target is seen, its sends of the last hour come from the database,
@@ -629,6 +653,15 @@ class GroupCommit:
             else:
                 if not future.done():
                     future.set_result(result)
+
+
+async def _owner_can_post(publisher: Any, target: Target, owner_id: int) -> bool:
+    """Publishers that post on the owner's behalf (Telegram: the bot in the owner's channel)
+    re-check the owner's own right before every publication (cached by the publisher)."""
+    check = getattr(publisher, "owner_can_post", None)
+    if check is None:
+        return True
+    return bool(await check(target.external_id, owner_id))
 
 
 async def _owners(session: object, post_ids: list[int]) -> dict[int, int]:

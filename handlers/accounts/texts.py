@@ -86,5 +86,9 @@ def link_problem_text(problem: LinkProblem, title: str) -> str:
         LinkProblem.USER_NOT_ADMIN: _(
             "You are not the creator or an administrator of {title}, so you cannot link it."
         ),
+        LinkProblem.USER_CANNOT_POST: _(
+            "You are an administrator of {title} but without the right to post messages, so "
+            "you cannot link it. Ask its creator for that right, then try again."
+        ),
     }
     return texts[problem].format(title=escape(title))

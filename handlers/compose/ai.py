@@ -16,10 +16,11 @@ from handlers.compose.draft import ComposeDraft, load_draft
 from handlers.compose.preview import send_preview
 from handlers.compose.states import NewPost
 from handlers.compose.steps import ask_for_content
-from handlers.failures import failure_text
+from handlers.failures import ai_quota_text, failure_text
 from handlers.keyboards import back_cancel
 from services.container import Services
 from services.posts import TITLE_LIMIT
+from services.quota import AiQuotaExceeded
 from storage.models import User
 
 log = logging.getLogger("handlers")
@@ -53,6 +54,12 @@ async def generate_into_state(
     """Write the post from `prompt` and show its preview; on failure the draft stays."""
     platforms = await services.targets.platforms(user.id, draft.chosen)
     platform = platforms[0]
+    try:
+        # Counted (and committed) before the model is called: see services/quota.py.
+        await services.ai_quota.spend(user.id)
+    except AiQuotaExceeded as exc:
+        await message.answer(ai_quota_text(exc), reply_markup=back_cancel())
+        return False
     await message.answer(_("✨ Writing…"))
     try:
         generated = await services.generator.generate(

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from content.fitting import plain_text, sanitize_telegram_html
 from content.generator import GenerationError
-from handlers.failures import failure_text
+from handlers.failures import ai_quota_text, failure_text
 from handlers.render import message_html, target_label
 from handlers.rules.callbacks import ApprovalCb
 from handlers.rules.keyboards import approval_keyboard, cancel_only
@@ -23,7 +23,7 @@ from handlers.rules.listing import message_of
 from handlers.rules.states import ApprovalEdit, ApprovalEditData, load_approval_edit
 from handlers.rules.texts import draft_html, local_moment, rule_error_text
 from services.container import Services
-from services.rules import ApprovalDraft, RuleError
+from services.rules import AiQuotaExceeded, ApprovalDraft, RuleError
 from storage.models import User
 
 log = logging.getLogger("handlers")
@@ -195,6 +195,10 @@ async def on_approval_regenerate(
     except RuleError as exc:
         if message is not None:
             await message.answer(rule_error_text(exc))
+        return
+    except AiQuotaExceeded as exc:
+        if message is not None:
+            await message.answer(ai_quota_text(exc))
         return
     await _drop_buttons(query)
     if message is not None and message.bot is not None:

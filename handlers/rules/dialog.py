@@ -36,7 +36,7 @@ from handlers.rules.steps import (
 )
 from handlers.rules.summary import budget_window, limits_window, quiet_window, summary_window
 from handlers.rules.wizard import on_linked
-from services.rules import RuleDraft, RuleError
+from services.rules import RuleDraft, RuleError, bounded_draft
 
 
 async def on_start(start_data: Any, manager: DialogManager) -> None:
@@ -46,16 +46,18 @@ async def on_start(start_data: Any, manager: DialogManager) -> None:
         start = RuleDialogStart.model_validate(start_data or {})
     except ValidationError:
         start = RuleDialogStart()
-    wizard = WizardData(draft=RuleDraft(timezone=user.timezone))
+    rules = services_of(manager).rules
+    # A new rule starts with the operator's default daily cap (the limits window changes it).
+    wizard = WizardData(draft=rules.new_draft(user.id, timezone=user.timezone))
     if start.rule_id is not None:
         try:
-            rule = await services_of(manager).rules.get(user.id, start.rule_id)
+            rule = await rules.get(user.id, start.rule_id)
         except RuleError:
             pass  # gone meanwhile: the dialog creates a new rule instead
         else:
-            wizard = WizardData(
-                draft=RuleDraft.from_rule(rule), rule_id=rule.id, from_summary=True
-            )
+            # An older rule without a cap shows the one its next save will give it.
+            draft = bounded_draft(RuleDraft.from_rule(rule), rules.bounds_for(user.id))
+            wizard = WizardData(draft=draft, rule_id=rule.id, from_summary=True)
     save_wizard(manager, wizard)
 
 

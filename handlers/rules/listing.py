@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager, StartMode
 
-from handlers.failures import failure_text
+from handlers.failures import ai_quota_text, failure_text
 from handlers.render import platform_label
 from handlers.rules.callbacks import RulesCb
 from handlers.rules.keyboards import delete_keyboard, rule_view_keyboard, rules_list_keyboard
@@ -26,7 +26,7 @@ from handlers.rules.texts import (
     try_again,
 )
 from services.container import Services
-from services.rules import DryRun, RuleDraft, RuleError
+from services.rules import AiQuotaExceeded, DryRun, RuleDraft, RuleError
 from storage.models import AutoPostingRule, User
 
 
@@ -200,12 +200,25 @@ async def on_rule_dry_run(
     except RuleError as exc:
         await message.answer(rule_error_text(exc))
         return
+    except AiQuotaExceeded as exc:
+        await message.answer(ai_quota_text(exc))
+        return
     await send_dry_run(message, result, rule.timezone)
 
 
 async def on_rule_new(
-    query: CallbackQuery, state: FSMContext, dialog_manager: DialogManager
+    query: CallbackQuery,
+    state: FSMContext,
+    dialog_manager: DialogManager,
+    services: Services,
+    db_user: User,
 ) -> None:
+    try:
+        # Told before the first question, not after the whole dialog (save checks again).
+        await services.rules.check_room(db_user.id)
+    except RuleError as exc:
+        await query.answer(rule_error_text(exc), show_alert=True)
+        return
     await state.clear()
     await query.answer()
     await dialog_manager.start(RuleDialog.name, mode=StartMode.RESET_STACK)

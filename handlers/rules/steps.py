@@ -326,6 +326,11 @@ style_window = Window(
 
 text_window = Window(
     translated("Send the text the rule will post (formatting is kept)."),
+    translated(
+        "Each post must differ from the last: <code>{{date}}</code> in the text becomes the "
+        "date of the post, <code>{{time}}</code> its time (needed when the rule posts more "
+        "than once a day)."
+    ),
     MessageInput(wizard.on_fixed_text, content_types=[ContentType.TEXT]),
     unexpected(),
     nav(back_to(RuleDialog.content_type)),

@@ -14,6 +14,7 @@ from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from handlers.dialogs import translated
+from handlers.failures import ai_quota_text
 from handlers.rules.listing import send_dry_run, show_rule
 from handlers.rules.states import (
     RuleDialog,
@@ -26,7 +27,7 @@ from handlers.rules.states import (
 from handlers.rules.steps import back_to, cancel, unexpected
 from handlers.rules.texts import describe_quiet, rule_error_text, rule_summary
 from handlers.rules.wizard import answer_error
-from services.rules import RuleError
+from services.rules import AiQuotaExceeded, RuleBounds, RuleError
 from services.schedule import ScheduleError, parse_hhmm
 from storage.rule_config import QuietHours
 
@@ -34,6 +35,17 @@ QUIET_RE = re.compile(r"^\s*(\d{1,2}[:.]\d{2})\s*[-–—]\s*(\d{1,2}[:.]\d{2})\
 OFF_WORDS = {"off", "no", "none", "0", "-", "нет", "выкл", "без"}
 MAX_MONTHLY_TOKENS = 100_000_000
 DAILY_CAPS = (None, 1, 2, 3, 5, 10)
+
+
+def cap_choices(bounds: RuleBounds | None) -> tuple[int | None, ...]:
+    """What "Posts per day" cycles through: for a bounded user 1 up to the operator's
+    maximum (the default among them) and never "no limit"; for an exempt admin the usual
+    steps and "no limit"."""
+    if bounds is None or not bounds.max_daily_cap:
+        return DAILY_CAPS
+    steps = {c for c in DAILY_CAPS if c is not None} | {20, 48}
+    steps |= {bounds.default_daily_cap, bounds.max_daily_cap}
+    return tuple(sorted(c for c in steps if 1 <= c <= bounds.max_daily_cap))
 
 
 # ---------- the summary ----------
@@ -85,6 +97,9 @@ async def on_try_it(callback: CallbackQuery, _button: Button, manager: DialogMan
     except RuleError as exc:
         await callback.message.answer(rule_error_text(exc))
         return
+    except AiQuotaExceeded as exc:
+        await callback.message.answer(ai_quota_text(exc))
+        return
     await send_dry_run(callback.message, result, wizard.draft.timezone)
 
 
@@ -130,9 +145,10 @@ async def limits_data(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str
 
 
 async def on_cap(_callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    choices = cap_choices(services_of(manager).rules.bounds_for(user_of(manager).id))
     current = draft_of(manager).daily_cap
-    index = DAILY_CAPS.index(current) if current in DAILY_CAPS else 0
-    change_draft(manager, daily_cap=DAILY_CAPS[(index + 1) % len(DAILY_CAPS)])
+    index = choices.index(current) if current in choices else -1
+    change_draft(manager, daily_cap=choices[(index + 1) % len(choices)])
 
 
 def parse_quiet(text: str) -> QuietHours:

@@ -16,6 +16,8 @@ from platforms.telegram import render_post_html
 from services.rules import NAME_LIMIT, RuleDraft, RuleError
 from storage.models import AutoPostingRule, Target
 from storage.rule_config import (
+    DATE_PLACEHOLDER,
+    TIME_PLACEHOLDER,
     ContentConfig,
     CronSchedule,
     IntervalSchedule,
@@ -75,8 +77,36 @@ def rule_error_text(error: RuleError) -> str:
             detail=error.detail
         ),
         "does_not_fit": _("The text is too long for {platforms}.").format(platforms=error.detail),
+        "too_frequent": too_frequent_text(error.detail),
+        "fixed_text_repeats": fixed_text_repeats_text(error.detail),
+        "too_many_rules": _(
+            "You already have {limit} rules, the most this bot allows. Delete one you no "
+            "longer need to create another."
+        ).format(limit=error.detail),
+        "bad_daily_cap": _("Posts per day must be from 1 to {limit}.").format(limit=error.detail),
     }
     return texts.get(error.code, try_again())
+
+
+def too_frequent_text(minutes: int | str) -> str:
+    return _(
+        "This schedule runs more often than every {minutes} minutes, which this bot does not "
+        "allow. Choose a longer interval."
+    ).format(minutes=minutes)
+
+
+def fixed_text_repeats_text(missing: str) -> str:
+    if missing == TIME_PLACEHOLDER:
+        return _(
+            "The rule posts more than once a day, so the same text would be posted again and "
+            "again. Put <code>{time}</code> (the time of each post) into it as well as "
+            "<code>{date}</code>."
+        ).format(time=TIME_PLACEHOLDER, date=DATE_PLACEHOLDER)
+    return _(
+        "A fixed text would be posted word for word at every run. Put <code>{date}</code> "
+        "into it (each post gets its date, for example {example}), or let the AI write the "
+        "posts."
+    ).format(date=DATE_PLACEHOLDER, example="2026-11-29")
 
 
 def local_moment(value: datetime, timezone: str) -> str:

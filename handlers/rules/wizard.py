@@ -33,8 +33,13 @@ from handlers.rules.states import (
     user_of,
     wizard_of,
 )
-from handlers.rules.texts import PROMPT_LIMIT, STYLE_PROMPTS
-from services.rules import NAME_LIMIT, RuleDraft
+from handlers.rules.texts import (
+    PROMPT_LIMIT,
+    STYLE_PROMPTS,
+    fixed_text_repeats_text,
+    too_frequent_text,
+)
+from services.rules import NAME_LIMIT, RuleDraft, RuleError
 from services.schedule import (
     Schedule,
     ScheduleError,
@@ -221,7 +226,7 @@ async def on_schedule_kind(
 
 
 async def on_times(
-    _message: Message,
+    message: Message,
     _widget: ManagedTextInput[tuple[str, ...]],
     manager: DialogManager,
     times: tuple[str, ...],
@@ -229,7 +234,11 @@ async def on_times(
     schedule = draft_of(manager).schedule
     if not isinstance(schedule, DailySchedule | WeeklySchedule):
         schedule = schedule_of_kind(schedule, "daily")
-    change_draft(manager, schedule=schedule.model_copy(update={"times": times}))
+    schedule = schedule.model_copy(update={"times": times})
+    # Times too close together (09:00, 09:05) run more often than the minimum interval.
+    if not await schedule_allowed(message, manager, schedule):
+        return
+    change_draft(manager, schedule=schedule)
     await manager.switch_to(RuleDialog.days)
 
 
@@ -257,25 +266,39 @@ async def on_days_done(callback: CallbackQuery, _button: Button, manager: Dialog
     await part_done(manager, RuleDialog.content_type)
 
 
-async def set_interval(manager: DialogManager, hours: int) -> None:
-    schedule = schedule_of_kind(draft_of(manager).schedule, "interval").model_copy(
+def interval_schedule(manager: DialogManager, hours: int) -> ScheduleSpec:
+    return schedule_of_kind(draft_of(manager).schedule, "interval").model_copy(
         update={"hours": float(hours), "minutes": 0.0}
     )
+
+
+async def set_interval(manager: DialogManager, schedule: ScheduleSpec) -> None:
     change_draft(manager, schedule=schedule)
     await part_done(manager, RuleDialog.content_type)
 
 
 async def on_hours_button(
-    _callback: CallbackQuery, _widget: Any, manager: DialogManager, hours: int
+    callback: CallbackQuery, _widget: Any, manager: DialogManager, hours: int
 ) -> None:
-    if 1 <= hours <= MAX_INTERVAL_HOURS:
-        await set_interval(manager, hours)
+    if not 1 <= hours <= MAX_INTERVAL_HOURS:
+        return
+    schedule = interval_schedule(manager, hours)
+    draft = draft_of(manager).model_copy(update={"schedule": schedule})
+    try:
+        services_of(manager).rules.check_schedule(user_of(manager).id, draft)
+    except RuleError as exc:
+        if exc.code == "too_frequent":
+            await callback.answer(too_frequent_text(exc.detail), show_alert=True)
+            return
+    await set_interval(manager, schedule)
 
 
 async def on_hours_typed(
-    _message: Message, _widget: ManagedTextInput[int], manager: DialogManager, hours: int
+    message: Message, _widget: ManagedTextInput[int], manager: DialogManager, hours: int
 ) -> None:
-    await set_interval(manager, hours)
+    schedule = interval_schedule(manager, hours)
+    if await schedule_allowed(message, manager, schedule):
+        await set_interval(manager, schedule)
 
 
 async def on_cron(
@@ -290,8 +313,28 @@ async def on_cron(
     except ScheduleError as exc:
         await on_cron_error(message, widget, manager, exc)
         return
+    if not await schedule_allowed(message, manager, schedule):
+        return
     change_draft(manager, schedule=schedule)
     await part_done(manager, RuleDialog.content_type)
+
+
+async def schedule_allowed(
+    message: Message, manager: DialogManager, schedule: ScheduleSpec
+) -> bool:
+    """The operator's minimum interval (RULE_MIN_INTERVAL_MINUTES): a schedule that runs
+    more often is refused with the reason, and the step stays."""
+    draft = draft_of(manager).model_copy(update={"schedule": schedule})
+    try:
+        services_of(manager).rules.check_schedule(user_of(manager).id, draft)
+    except RuleError as exc:
+        # Only the interval is this check's business: an unfinished schedule (a weekly one
+        # before its days) is checked when it is complete.
+        if exc.code != "too_frequent":
+            return True
+        await message.answer(too_frequent_text(exc.detail))
+        return False
+    return True
 
 
 # ---------- content ----------
@@ -360,6 +403,13 @@ async def on_fixed_text(message: Message, _widget: MessageInput, manager: Dialog
     content = draft_of(manager).content.model_copy(
         update={"kind": "text", "text": text, "description": "", "style": None, "style_key": None}
     )
+    try:
+        services_of(manager).rules.check_fixed_text(
+            user_of(manager).id, draft_of(manager).model_copy(update={"content": content})
+        )
+    except RuleError as exc:
+        await message.answer(fixed_text_repeats_text(exc.detail))
+        return
     change_draft(manager, content=content)
     await part_done(manager, RuleDialog.targets)
 

@@ -16,7 +16,12 @@ from handlers.keyboards import main_menu
 from handlers.render import target_label
 from handlers.targets.callbacks import TargetCb
 from handlers.targets.keyboards import target_keyboard, targets_keyboard, unlink_keyboard
-from handlers.targets.texts import not_yours_text, targets_list_text
+from handlers.targets.texts import (
+    not_yours_text,
+    targets_list_text,
+    unlink_question_text,
+    unlinked_text,
+)
 from storage.models import TargetStatus, User
 
 if TYPE_CHECKING:
@@ -68,9 +73,7 @@ async def on_target_unlink(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            _("Unlink {title}? Its scheduled posts will be cancelled.").format(
-                title=target_label(target)
-            ),
+            unlink_question_text(target_label(target)),
             reply_markup=unlink_keyboard(target),
         )
 
@@ -78,12 +81,13 @@ async def on_target_unlink(
 async def on_target_unlink_confirmed(
     query: CallbackQuery, callback_data: TargetCb, services: Services, db_user: User
 ) -> None:
-    if not await services.targets.unlink(db_user.id, callback_data.target_id):
+    unlinked = await services.targets.unlink(db_user.id, callback_data.target_id)
+    if unlinked is None:
         await query.answer(not_yours_text(), show_alert=True)
         return
     await query.answer(_("Unlinked"))
     if isinstance(query.message, Message):
-        await query.message.answer(_("Unlinked."), reply_markup=main_menu())
+        await query.message.answer(unlinked_text(unlinked), reply_markup=main_menu())
 
 
 def build_router() -> Router:

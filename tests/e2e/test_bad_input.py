@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,30 @@ async def test_channel_the_user_does_not_administer_is_refused(
     answer = await link(fake_tg, "https://t.me/news")
     assert "You are not the creator or an administrator of News" in answer
     assert await count(running, Target) == 0
+
+
+async def test_an_administrator_without_the_right_to_post_cannot_link(
+    running: App, fake_tg: FakeTelegram
+) -> None:
+    fake_tg.add_channel(CHANNEL_ID, "News", "news", owner=OTHER_USER_ID)
+    fake_tg.set_member(CHANNEL_ID, USER_ID, "administrator", can_post_messages=False)
+    answer = await link(fake_tg, "@news")
+    assert "You are an administrator of News but without the right to post messages" in answer
+    assert await count(running, Target) == 0
+    # With the right, the same administrator links it.
+    fake_tg.set_member(CHANNEL_ID, USER_ID, "administrator", can_post_messages=True)
+    before = len(fake_tg.sent_to(USER_ID))
+    fake_tg.user_message(USER_ID, "@news")  # the linking dialog still waits for a channel
+    await fake_tg.wait_for(lambda: len(fake_tg.sent_to(USER_ID)) > before)
+    for _ in range(100):
+        if await count(running, Target) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await count(running, Target) == 1
+    assert not any(
+        "without the right to post" in str(m.get("text"))
+        for m in fake_tg.sent_to(USER_ID)[before:]
+    )
 
 
 async def test_unknown_channel_and_nonsense_reference(running: App, fake_tg: FakeTelegram) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,8 +17,58 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import requests
 from instagrapi import exceptions as ig
 from instagrapi.mixins.challenge import ChallengeChoice
+
+# ---- network failures, as instagrapi raises them ----
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _resetting_server() -> int:
+    """A local server that reads one request, then resets the connection (TCP RST)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+def _wrapped_like_instagrapi(port: int) -> ig.ClientConnectionError:
+    """A real `requests` failure against a local port, wrapped the way instagrapi's
+    `_send_private_request` does: `raise ClientConnectionError(...)` inside `except
+    requests.ConnectionError`, so the requests error is the context, not the cause."""
+    try:
+        try:
+            requests.post(f"http://127.0.0.1:{port}/api/v1/media/configure/", data="x", timeout=5)
+        except requests.ConnectionError as e:
+            raise ig.ClientConnectionError(f"{e.__class__.__name__} {e}")  # noqa: B904
+    except ig.ClientConnectionError as wrapped:
+        return wrapped
+    raise AssertionError("the request was expected to fail")
+
+
+def connection_refused() -> ig.ClientConnectionError:
+    """Instagram could not be reached: nothing was sent."""
+    return _wrapped_like_instagrapi(_free_port())
+
+
+def connection_reset() -> ig.ClientConnectionError:
+    """The request went out, then the connection was reset: the post may exist."""
+    return _wrapped_like_instagrapi(_resetting_server())
 
 
 @dataclass
@@ -55,6 +107,7 @@ class FakeInstagram:
         self.published: list[Published] = []
         self.calls: list[Recorded] = []
         self.upload_faults: list[BaseException] = []
+        self.faults_after_publishing: list[BaseException] = []
         self.login_seconds = 0.0  # how long Instagram takes to answer a login
         self.upload_seconds = 0.0
         self._ids = itertools.count(3_100_000_000_000_000_001)
@@ -80,6 +133,10 @@ class FakeInstagram:
 
     def fail_next_upload(self, *errors: BaseException) -> None:
         self.upload_faults.extend(errors)
+
+    def fail_next_answer(self, *errors: BaseException) -> None:
+        """The next uploads are published, then their answers fail with these errors."""
+        self.faults_after_publishing.extend(errors)
 
     def expire_authorization(self, username: str) -> None:
         """The bearer token dies; the session id still works (login_by_sessionid revives)."""
@@ -251,6 +308,8 @@ class FakeInstagramClient:
         code = f"C{secrets.token_urlsafe(8)}"
         self.world.published.append(Published(account.username, kind, caption, pictures, pk, code))
         self.world.record(self.number, "uploaded", pk=pk)
+        if self.world.faults_after_publishing:
+            raise self.world.faults_after_publishing.pop(0)
         return SimpleNamespace(pk=pk, id=f"{pk}_{account.pk}", code=code)
 
     def photo_upload(self, path: Path, caption: str, **kwargs: Any) -> Any:

@@ -21,6 +21,8 @@ import contextlib
 import itertools
 import json
 import os
+import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +90,16 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+def reset_connection(request: web.Request) -> None:
+    """End the request's connection with a TCP RST, as a peer (or a middlebox) that drops it
+    mid-way: the client reads "Connection reset by peer" after its request went out."""
+    transport = request.transport
+    assert transport is not None
+    sock = transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
 @dataclass
 class Fault:
     """What the next matching call gets instead of success."""
@@ -97,6 +109,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0  # sleep first: past the client's timeout this is "sent, no answer"
     drop: bool = False  # close the connection without answering
+    reset: bool = False  # reset the connection (TCP RST: "Connection reset by peer")
     deliver: bool = False  # the message is published even though the answer fails
     chat_id: str | None = None
 
@@ -198,6 +211,14 @@ class FakeTelegram:
         channel.members[BOT_ID] = {"status": bot_status, "can_post_messages": bot_can_post}
         self.channels[chat_id] = channel
         return channel
+
+    def set_member(
+        self, chat_id: int, user_id: int, status: str, *, can_post_messages: bool = True
+    ) -> None:
+        """A person's membership changes in a channel (promoted, demoted, removed: "left" or
+        "kicked"); getChatMember answers with it from then on, as Telegram does."""
+        channel = self.channels[chat_id]
+        channel.members[user_id] = {"status": status, "can_post_messages": can_post_messages}
 
     def fail_next(self, method: str, *faults: Fault) -> None:
         self.faults.setdefault(method, []).extend(faults)
@@ -374,6 +395,10 @@ class FakeTelegram:
             if fault.drop:
                 assert request.transport is not None
                 request.transport.close()
+                self._changed.set()
+                return web.Response()
+            if fault.reset:
+                reset_connection(request)
                 self._changed.set()
                 return web.Response()
             body: dict[str, Any] = {

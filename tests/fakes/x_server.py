@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 from aiohttp import BodyPartReader, web
 from oauthlib.oauth1.rfc5849 import signature, utils
 
+from tests.fakes.telegram import reset_connection
+
 
 @dataclass
 class XUser:
@@ -45,6 +47,7 @@ class XFault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # sleep first (past the client's timeout: "sent, no answer")
     drop: bool = False  # close the connection without answering
+    reset: bool = False  # reset the connection (TCP RST: "Connection reset by peer")
     deliver: bool = False  # do the work even though the answer fails
     after: int = 0  # let this many requests succeed first
     html: str | None = None  # answer with a page instead of X's JSON (a proxy in between)
@@ -188,6 +191,9 @@ class FakeXServer:
             if fault.drop:
                 assert request.transport is not None
                 request.transport.close()
+                return web.Response()
+            if fault.reset:
+                reset_connection(request)
                 return web.Response()
             if fault.html is not None:
                 return web.Response(

@@ -25,7 +25,8 @@ from tests.ux.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.ux.harness import Harness, ScriptedGenerator, running_bot
 
-SECRET_KEY = "qa-secret-key-for-the-demanding-user-tests"
+# A Fernet key: a passphrase would need a salt file in DATA_DIR.
+SECRET_KEY = "kfDn47uDMkpaLU3syODBPRmH1Q9scRAYD_G_ByGnohc="
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from platforms.instagram import (
     LinkFailed,
     NeedCode,
 )
-from tests.fakes.instagram_client import FakeInstagram
+from tests.fakes.instagram_client import FakeInstagram, connection_refused, connection_reset
 
 PASSWORD = "correct horse battery staple"
 
@@ -266,6 +266,42 @@ async def test_a_timeout_while_publishing_is_ambiguous() -> None:
     with pytest.raises(PublishError) as error:
         await ig_publisher(world).publish(PublishRequest(7, "1", "x", credentials=creds))
     assert error.value.error_class == ErrorClass.AMBIGUOUS
+
+
+async def test_a_refused_connection_is_transient_nothing_was_sent() -> None:
+    world = FakeInstagram()
+    creds = await linked_credentials(world)
+    world.fail_next_upload(connection_refused())
+    with pytest.raises(PublishError) as error:
+        await ig_publisher(world).publish(PublishRequest(7, "1", "x", credentials=creds))
+    assert error.value.error_class == ErrorClass.TRANSIENT
+    assert error.value.code == "network"
+    assert world.published == []
+
+
+async def test_a_reset_after_sending_is_ambiguous_though_its_text_says_connection() -> None:
+    """ "Connection aborted… reset" names a connection, yet the request had left and the post
+    exists: it must not be sent again by itself."""
+    world = FakeInstagram()
+    creds = await linked_credentials(world)
+    reset = connection_reset()
+    assert "connection" in str(reset).lower()
+    world.fail_next_answer(reset)
+    with pytest.raises(PublishError) as error:
+        await ig_publisher(world).publish(PublishRequest(7, "1", "x", credentials=creds))
+    assert error.value.error_class == ErrorClass.AMBIGUOUS
+    assert len(world.published) == 1
+
+
+async def test_a_server_error_after_sending_is_ambiguous() -> None:
+    world = FakeInstagram()
+    creds = await linked_credentials(world)
+    world.fail_next_answer(ig.ClientError("500 Server Error", code=500))
+    with pytest.raises(PublishError) as error:
+        await ig_publisher(world).publish(PublishRequest(7, "1", "x", credentials=creds))
+    assert error.value.error_class == ErrorClass.AMBIGUOUS
+    assert error.value.code == "server_error_sent"
+    assert len(world.published) == 1
 
 
 async def test_caption_and_hashtag_limits_are_checked_before_anything_is_sent() -> None:

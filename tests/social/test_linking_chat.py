@@ -33,7 +33,8 @@ from tests.social.conftest import (
     log_text,
 )
 
-SECRET_KEY = "test-secret-key-for-the-social-chat-tests"
+# A Fernet key: a passphrase would need a salt file in DATA_DIR.
+SECRET_KEY = "kfDn47uDMkpaLU3syODBPRmH1Q9scRAYD_G_ByGnohc="
 IG_PASSWORD = "Sup3r-secret-pa55word"
 
 
@@ -374,7 +375,10 @@ async def test_unlinking_an_account_deletes_its_credentials(
         fake_tg.press(USER_ID, confirm, fake_tg.find_button(confirm, "Yes, unlink"))
         await fake_tg.wait_for_text(USER_ID, "Unlinked.")
     assert await raw_rows(app, "credentials") == ""
-    assert await raw_rows(app, "targets") == ""
+    # The target row stays, soft-deleted, so that its posts keep their history.
+    async with app.engine.connect() as conn:
+        deleted = (await conn.execute(text("SELECT deleted_at FROM targets"))).scalars().all()
+    assert len(deleted) == 1 and deleted[0] is not None
     await app.engine.dispose()
 
 

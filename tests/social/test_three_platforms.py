@@ -142,6 +142,12 @@ class World:
         return "\n".join(repr(tuple(r)) for r in rows)
 
 
+# Fernet keys (a comma separates keys only when every part is one).
+NEW_KEY = "rwTNitm2w7TyFljVaRcin3LWSc41VhDBYjJue9GWOiE="
+OLD_KEY = "q52WJVq7YU5d2wH2eoCSVfMOobfMV3pXOeLa2iJ85kg="
+ROTATED_KEY = "r4PeCkyQrLCQWWL8rJjt8Oc7BlTuFc4iQ2HEQPw23qM="
+
+
 @pytest.fixture
 async def world(
     session_factory: Any,
@@ -150,8 +156,8 @@ async def world(
     x_server: FakeXServer,
     clock: ManualClock,
 ) -> Any:
-    # Two keys: the first encrypts, both decrypt (rotation).
-    secrets = SecretBox("new-key-after-rotation, " + "old-key-still-readable")
+    # Two Fernet keys: the first encrypts, both decrypt (rotation).
+    secrets = SecretBox(f"{NEW_KEY}, {OLD_KEY}")
     value = World(session_factory, uow, fake_tg, x_server, FakeInstagram(), secrets, clock)
     await value.setup()
     yield value
@@ -268,7 +274,7 @@ async def test_a_revoked_x_account_fails_only_its_own_row_and_is_marked_broken(
 
 async def test_credentials_keep_working_across_a_key_rotation(world: World) -> None:
     # SECRET_KEY gets a new first key; the old ones stay listed so stored secrets still open.
-    rotated = SecretBox("rotated-key-2026, new-key-after-rotation, old-key-still-readable")
+    rotated = SecretBox(f"{ROTATED_KEY}, {NEW_KEY}, {OLD_KEY}")
     world.worker.secrets = rotated
     world.instagram.expire_authorization("anna.shop")
     await world.schedule("After the rotation")
@@ -282,4 +288,4 @@ async def test_credentials_keep_working_across_a_key_rotation(world: World) -> N
             {"t": world.targets["instagram"].id},
         )
     # What was written back is under the new key alone.
-    assert SecretBox("rotated-key-2026").decrypt(renewed)["username"] == "anna.shop"
+    assert SecretBox(ROTATED_KEY).decrypt(renewed)["username"] == "anna.shop"

@@ -194,12 +194,41 @@ async def test_rate_limited_picture_upload_is_transient(x_server: FakeXServer) -
 
 
 @pytest.mark.parametrize("status", [500, 503])
-async def test_server_errors_are_transient(x_server: FakeXServer, status: int) -> None:
+async def test_server_errors_after_sending_are_ambiguous(
+    x_server: FakeXServer, status: int
+) -> None:
+    """X may have created the post before failing: resending could publish it twice."""
     creds = credentials(x_server)
-    x_server.fail_next("tweets", XFault(status=status, body={"title": "Service Unavailable"}))
+    x_server.fail_next(
+        "tweets", XFault(status=status, body={"title": "Service Unavailable"}, deliver=True)
+    )
     with pytest.raises(PublishError) as error:
         await publisher(x_server).publish(request("hello", creds))
+    assert error.value.error_class == ErrorClass.AMBIGUOUS
+    assert error.value.code == "server_error_sent"
+    assert len(x_server.tweets) == 1
+
+
+async def test_a_reset_after_sending_is_ambiguous(x_server: FakeXServer) -> None:
+    creds = credentials(x_server)
+    x_server.fail_next("tweets", XFault(reset=True, deliver=True))
+    with pytest.raises(PublishError) as error:
+        await publisher(x_server).publish(request("hello", creds))
+    assert error.value.error_class == ErrorClass.AMBIGUOUS
+    assert "ClientOSError" in error.value.reason  # "Connection reset by peer"
+    assert len(x_server.tweets) == 1
+
+
+async def test_a_server_error_of_a_picture_upload_is_transient(x_server: FakeXServer) -> None:
+    """Nothing is published before the post itself: a failed upload is safe to retry."""
+    creds = credentials(x_server)
+    x_server.fail_next("media", XFault(status=503))
+    with pytest.raises(PublishError) as error:
+        await publisher(x_server).publish(
+            request("pic", creds, media=(MediaItem("photo", "p"),), load_media=load_media)
+        )
     assert error.value.error_class == ErrorClass.TRANSIENT
+    assert x_server.tweets == []
 
 
 async def test_network_error_before_sending_is_transient() -> None:
@@ -357,7 +386,7 @@ async def test_a_proxy_error_page_is_judged_by_its_status(x_server: FakeXServer)
     x_server.fail_next("tweets", XFault(status=502, html="<html>Bad Gateway</html>"))
     with pytest.raises(PublishError) as error:
         await publisher(x_server).publish(request("hello", creds))
-    assert error.value.error_class == ErrorClass.TRANSIENT
+    assert error.value.error_class == ErrorClass.AMBIGUOUS  # the proxy may have passed it on
     assert "502" in error.value.reason
 
 

@@ -145,7 +145,7 @@ async def to_rule_text(chat: Chat) -> None:
 
 async def to_rule_targets(chat: Chat) -> None:
     await to_rule_text(chat)
-    await chat.send("Hello")
+    await chat.send("Hello, {date}")  # a fixed text must vary (issue 11)
 
 
 async def to_rule_mode(chat: Chat) -> None:

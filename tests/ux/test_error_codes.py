@@ -70,7 +70,8 @@ def test_an_unknown_stored_code_reads_as_unknown() -> None:
         (TelegramBadRequest(METHOD, "Bad Request: wrong file identifier"), ErrorCode.BAD_MEDIA),
         (TelegramBadRequest(METHOD, "Bad Request: something new"), ErrorCode.REJECTED),
         (TelegramRetryAfter(METHOD, "Too Many Requests", 5), ErrorCode.RATE_LIMITED),
-        (TelegramServerError(METHOD, "Internal Server Error"), ErrorCode.SERVER_ERROR),
+        # A server error after sending may hide a published post.
+        (TelegramServerError(METHOD, "Internal Server Error"), ErrorCode.SERVER_ERROR_SENT),
         (TimeoutError(), ErrorCode.TIMEOUT),
     ],
 )
@@ -102,6 +103,7 @@ def test_x_and_instagram_errors_get_codes() -> None:
 
     assert _status_error(401, 0.0, None).code == ErrorCode.INVALID_CREDENTIALS
     assert _status_error(429, 0.0, None).code == ErrorCode.RATE_LIMITED
-    assert _status_error(503, 0.0, None).code == ErrorCode.SERVER_ERROR
+    assert _status_error(503, 0.0, None).code == ErrorCode.SERVER_ERROR_SENT
+    assert _status_error(503, 0.0, None, sent=False).code == ErrorCode.SERVER_ERROR
     assert classify_instagram_error(ig.ChallengeRequired()).code == (ErrorCode.CHALLENGE_REQUIRED)
     assert classify_instagram_error(ig.LoginRequired()).code == ErrorCode.INVALID_CREDENTIALS

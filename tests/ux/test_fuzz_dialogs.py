@@ -307,7 +307,7 @@ async def seed(harness: Harness, clock: ManualClock) -> None:
         RuleDraft(
             name="Fuzz rule",
             schedule=IntervalSchedule(hours=1),
-            content=ContentConfig(text="Rule text"),
+            content=ContentConfig(text="Rule text {date} {time}"),  # varies (issue 11)
             target_ids=tuple(t.id for t in targets[:1]),
             approval_required=True,
         ),

@@ -118,12 +118,36 @@ async def test_targets_list_unlink_and_account_entry_points(harness: Harness) ->
         harness.fake.find_button(listing, "Link Instagram account")
         == AccountCb(action="link", platform="instagram").pack()
     )
+    # History: one published post, one still scheduled.
+    target = (await harness.app.services.targets.list(USER_ID))[0]
+    async with harness.app.session_factory() as session, session.begin():
+        when = harness.app.clock.now() + timedelta(hours=1)
+        for text, status in (("Old news", PostStatus.PUBLISHED), ("Next news", None)):
+            content = await ContentRepository(session).create(USER_ID, text)
+            (post,) = await PostRepository(session).create(content, [target], when)
+            post.status = status or post.status
     await chat.tap("Tech news", listing)
     await chat.tap("Unlink")
+    confirm = chat.last()["text"]
+    # The confirmation says exactly what happens.
+    assert "Its scheduled posts and drafts are cancelled." in confirm
+    assert "stay in /scheduled as history" in confirm
+    assert "Rules stop posting to it." in confirm
     await chat.tap("Yes, unlink")
-    assert chat.last()["text"] == "Unlinked."
+    assert chat.last()["text"] == ("Unlinked. Scheduled posts cancelled: 1. Its history is kept.")
     async with harness.app.session_factory() as session:
         assert not await TargetRepository(session).list_for_owner(USER_ID)
+    # Gone from the pickers, but the history still names it.
+    (listing,) = await chat.send("/channels")
+    assert "Tech news" not in str(listing.get("reply_markup"))
+    (history,) = await chat.send("/scheduled")
+    assert "Your posts (2)" in history["text"]
+    assert "Tech news" in history["text"]
+    # Linking it again brings it back, with its history.
+    await chat.send("/link")
+    await chat.forward_from(CHANNEL_ID)
+    relinked = await harness.app.services.targets.list(USER_ID)
+    assert [t.id for t in relinked] == [target.id]
 
 
 async def test_link_refusals_change_nothing(harness: Harness) -> None:
