@@ -263,7 +263,9 @@ async def world(
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     await upgrade_database(url)
     settings = make_settings(
-        database_url=url, telegram_api_base=fake_tg.base_url, secret_key="vWTprDwNm05Nr81Rtco9G8csmiC7aSaZsJEZlM0ZMoI="
+        database_url=url,
+        telegram_api_base=fake_tg.base_url,
+        secret_key="vWTprDwNm05Nr81Rtco9G8csmiC7aSaZsJEZlM0ZMoI=",
     )
     generator = ModelLikeGenerator(AI_ANSWERS)
     async with running_bot(settings, fake_tg, clock, generator=generator) as harness:
