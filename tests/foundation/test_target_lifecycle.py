@@ -4,14 +4,11 @@ Bot API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from aiogram import Bot
 from sqlalchemy import select
 
-from bot.factory import create_bot
 from bot.notifier import TelegramNotifier
 from handlers.i18n import create_i18n
 from platforms.base import PublisherRegistry
@@ -29,27 +26,11 @@ from storage.repositories import (
     UserRepository,
 )
 from storage.uow import Database
-from tests.conftest import CHANNEL_ID, USER_ID, make_settings
+from tests.conftest import CHANNEL_ID, USER_ID
 from tests.fakes.telegram import FakeTelegram
-from tests.foundation.helpers import get_post, make_channel, make_posts, make_rule, make_user
+from tests.foundation.helpers import get_post, make_posts, make_rule
 from workers.auto_posting import AutoPostingWorker
 from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
-
-
-@pytest.fixture
-async def bot(fake_tg: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = create_bot(make_settings(telegram_api_base=fake_tg.base_url))
-    try:
-        yield bot
-    finally:
-        await bot.session.close()
-
-
-@pytest.fixture
-async def channel(session_factory: SessionFactory, fake_tg: FakeTelegram) -> Target:
-    fake_tg.add_channel(CHANNEL_ID, "Tech", "tech", owner=USER_ID)
-    await make_user(session_factory, USER_ID)
-    return await make_channel(session_factory, USER_ID, CHANNEL_ID, "Tech")
 
 
 def posts_worker(db: Database, bot: Bot, clock: ManualClock) -> ScheduledPostsWorker:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,16 +10,15 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import func, select
 
-from bot.factory import create_bot
 from platforms.base import PublisherRegistry
 from platforms.telegram import TelegramPublisher
 from services.clock import ManualClock
 from storage.db import SessionFactory
 from storage.models import AutoPostingRule, PostStatus, PublishAttempt, ScheduledPost, Target
 from storage.uow import Database
-from tests.conftest import CHANNEL_ID, USER_ID, make_settings
+from tests.conftest import CHANNEL_ID, USER_ID
 from tests.fakes.telegram import FakeTelegram
-from tests.foundation.helpers import get_post, make_channel, make_posts, make_rule, make_user
+from tests.foundation.helpers import get_post, make_channel, make_posts, make_rule
 from workers.auto_posting import AutoPostingWorker
 from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
 
@@ -34,22 +32,6 @@ class RecordingNotifier:
             self.events.append((name, args))
 
         return record
-
-
-@pytest.fixture
-async def bot(fake_tg: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = create_bot(make_settings(telegram_api_base=fake_tg.base_url))
-    try:
-        yield bot
-    finally:
-        await bot.session.close()
-
-
-@pytest.fixture
-async def channel(session_factory: SessionFactory, fake_tg: FakeTelegram) -> Target:
-    fake_tg.add_channel(CHANNEL_ID, "Tech", "tech", owner=USER_ID)
-    await make_user(session_factory, USER_ID)
-    return await make_channel(session_factory, USER_ID, CHANNEL_ID, "Tech")
 
 
 def posts_worker(
