@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LOG_FILE=/app/logs/app.log \
     DATA_DIR=/app/data \
     HEALTH_HOST=0.0.0.0 \
-    HEALTH_PORT=8080
+    HEALTH_PORT=8080 \
+    MALLOC_ARENA_MAX=2
 
 WORKDIR /app
 
@@ -26,6 +27,7 @@ COPY storage ./storage
 COPY platforms ./platforms
 COPY content ./content
 COPY services ./services
+COPY webapp ./webapp
 COPY locales ./locales
 
 RUN pip install --no-cache-dir --no-deps . \

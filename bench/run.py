@@ -28,7 +28,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.cards import bench_cards  # noqa: E402
+from bench.charts import bench_charts  # noqa: E402
 from bench.flood import bench_flood  # noqa: E402
+from bench.multiprocess import bench_multiprocess  # noqa: E402
+from bench.soak import bench_soak  # noqa: E402
 from bench.startup import bench_startup  # noqa: E402
 from platforms.base import PublisherRegistry, PublishRequest, PublishResult  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
@@ -424,7 +427,10 @@ SECTIONS = {
     "query": bench_due_query,
     "startup": bench_startup,
     "flood": bench_flood,
+    "multiprocess": bench_multiprocess,
     "cards": bench_cards,
+    "charts": bench_charts,
+    "soak": bench_soak,
 }
 
 

@@ -38,6 +38,7 @@ LAZY = (
     "openai",
     "requests",
     "cryptography",
+    "matplotlib",
 )
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -223,6 +224,8 @@ async def bench_startup(folder: Path, quick: bool, report: list[str]) -> None:
             LOG_LEVEL="WARNING",
             HEALTH_HOST="127.0.0.1",
             HEALTH_PORT=str(free_port()),
+            # The Mini App enabled (issue 13): its routes on the health server, its buttons.
+            MINIAPP_URL="https://calendar.example.org/app/",
         )
         for _ in range(runs):  # alternating, so that load on the machine hits both alike
             results["echo"].append(await start_and_measure(fake, ECHO, env, folder))

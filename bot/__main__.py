@@ -1,5 +1,7 @@
 """`python -m bot` — runs the bot (polling by default), or a webhook server, or workers only;
-`python -m bot rotate-secrets` re-encrypts the stored credentials with the first key."""
+`python -m bot rotate-secrets` re-encrypts the stored credentials with the first key;
+`python -m bot migrate-data --to URL` copies the database (e.g. SQLite) into an empty one
+(e.g. PostgreSQL) when moving to the scale profile."""
 
 from __future__ import annotations
 
@@ -191,6 +193,34 @@ async def rotate_secrets(settings: Settings) -> int:
     return 0
 
 
+async def migrate_data(source_url: str, target_url: str) -> int:
+    from sqlalchemy.engine import make_url
+
+    from storage.transfer import TargetNotEmptyError, copy_database
+
+    def shown(url: str) -> str:
+        return make_url(url).render_as_string(hide_password=True)
+
+    print(f"Copying {shown(source_url)} into {shown(target_url)} ...")
+    try:
+        report = await copy_database(
+            source_url,
+            target_url,
+            progress=lambda table, rows: print(f"  {table}: {rows} row(s)"),
+        )
+    except TargetNotEmptyError as exc:
+        print(f"Nothing was copied: {exc}. Point --to at a new, empty database.", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"Nothing was copied: {exc}.", file=sys.stderr)
+        return 2
+    print(
+        f"Done: {report.total} row(s) in {len(report.rows)} table(s). Set DATABASE_URL to the "
+        "new database and start the bot; keep the old file until you have checked it."
+    )
+    return 0
+
+
 async def _wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -211,11 +241,20 @@ def main(argv: list[str] | None = None) -> None:
         "rotate-secrets",
         help="re-encrypt every stored credential with the first key of SECRET_KEY",
     )
+    transfer = commands.add_parser(
+        "migrate-data",
+        help="copy every row of DATABASE_URL (or --from) into a new, empty database (--to)",
+    )
+    transfer.add_argument("--from", dest="source", help="source URL (default: DATABASE_URL)")
+    transfer.add_argument("--to", dest="target", required=True, help="target URL (empty)")
     args = parser.parse_args(argv)
     settings = load_settings_or_exit()
     setup_logging(settings.log_level, settings.log_file, _secrets(settings))
     if args.command == "rotate-secrets":
         raise SystemExit(asyncio.run(rotate_secrets(settings)))
+    if args.command == "migrate-data":
+        source = args.source or settings.database_url
+        raise SystemExit(asyncio.run(migrate_data(source, args.target)))
     mode = args.mode or settings.run_mode
     runner = {"polling": run_polling, "webhook": run_webhook, "workers": run_workers_only}.get(
         mode

@@ -20,8 +20,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.health import create_health_app, start_health_server
+from bot.miniapp import install_miniapp, mount_on_health, start_miniapp, stop_miniapp
 from bot.notifier import TelegramNotifier
-from bot.settings import AccessMode, Settings
+from bot.settings import AccessMode, RateLimitBackend, Settings
 from content.generator import ContentGenerator, UnavailableGenerator
 from handlers import build_root_router
 from handlers.commands import set_bot_commands
@@ -39,13 +40,23 @@ from platforms.telegram import TelegramChannelVerifier, TelegramPublisher
 from services.accounts import AccountLinkers
 from services.clock import Clock, SystemClock
 from services.container import ChatLimits, Services
-from services.notify import NullWaker, Waker
+from services.notify import NullWaker, OutboxNotifier, Waker
+from services.post_life import PostLifeService
+from services.ratelimit import (
+    DatabaseLimiter,
+    MemoryLimiter,
+    RedisLimiter,
+    SharedLimiter,
+    token_prefix,
+)
 from services.rules import RuleBounds
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.fsm import DatabaseFsmStorage
 from storage.uow import Database
 from workers.auto_posting import AutoPostingWorker
+from workers.notifications import LimiterSlots, NotificationsWorker, coalesce_wakes
 from workers.policy import RetryPolicy
+from workers.post_actions import PostActionsWorker
 from workers.runner import WorkerGroup, WorkerRunner
 from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
 
@@ -83,6 +94,11 @@ class App:
     notifier: TelegramNotifier
     generator: ContentGenerator
     waker: LateWaker
+    # The send limits shared by every process of this bot (services/ratelimit.py).
+    limiter: SharedLimiter = field(default_factory=MemoryLimiter)
+    # What the workers tell people goes through the outbox (issue 14); `notifier` renders
+    # and sends the outbox's rows (and still sends at once for tools and tests).
+    outbox: OutboxNotifier | None = None
     workers: WorkerGroup | None = None
     health_runner: web.AppRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +112,27 @@ def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+
+
+def create_limiter(settings: Settings, db: Database) -> SharedLimiter:
+    """Redis when REDIS_URL is set, the database on PostgreSQL, memory on SQLite (one
+    process); RATE_LIMIT_BACKEND forces one. Keys carry a hash of the token, never it."""
+    backend = settings.rate_limit_backend
+    if backend == RateLimitBackend.AUTO:
+        if settings.redis_url:
+            backend = RateLimitBackend.REDIS
+        elif db.engine.dialect.name == "postgresql":
+            backend = RateLimitBackend.DATABASE
+        else:
+            backend = RateLimitBackend.MEMORY
+    prefix = token_prefix(settings.bot_token.get_secret_value(), settings.rate_limit_namespace)
+    if backend == RateLimitBackend.REDIS:
+        if not settings.redis_url:
+            raise ValueError("RATE_LIMIT_BACKEND=redis needs REDIS_URL")
+        return RedisLimiter(settings.redis_url, prefix=prefix + "rl:")
+    if backend == RateLimitBackend.DATABASE:
+        return DatabaseLimiter(db, prefix=prefix)
+    return MemoryLimiter()
 
 
 def create_fsm_storage(settings: Settings, db: Database) -> BaseStorage:
@@ -188,8 +225,17 @@ def create_app(
         ),
         channel_verifier=TelegramChannelVerifier(bot),
     )
+    services.post_life = PostLifeService(db, clock, publishers, secrets)
+    if settings.redis_url and services.albums is not None:
+        # Webhook replicas (issue 14): album parts in Redis, not one database write a photo.
+        services.albums.use_redis(
+            settings.redis_url,
+            token_prefix(settings.bot_token.get_secret_value(), settings.rate_limit_namespace)
+            + "album:",
+        )
 
-    dp = Dispatcher(storage=create_fsm_storage(settings, db))
+    fsm_storage = create_fsm_storage(settings, db)
+    dp = Dispatcher(storage=fsm_storage)
     # Order matters (see handlers/middlewares.py): private chats only, drop a flood before
     # it costs anything, cap the updates in flight, refuse strangers before storing them,
     # then load the user.
@@ -209,7 +255,10 @@ def create_app(
         )
     )
     dp.update.outer_middleware(UserLanguageMiddleware(i18n))
-    dp.include_router(build_root_router())
+    # With Redis, one user's dialog updates are serialised across every process (replicas
+    # behind one webhook); otherwise aiogram_dialog's in-process lock is enough.
+    isolation = fsm_storage.create_isolation() if settings.redis_url else None  # type: ignore[attr-defined]
+    dp.include_router(build_root_router(isolation))
 
     app = App(
         settings=settings,
@@ -226,11 +275,14 @@ def create_app(
         notifier=notifier,
         generator=generator,
         waker=waker,
+        limiter=create_limiter(settings, db),
+        outbox=OutboxNotifier(db, settings.admin_ids, clock=clock),
     )
     # Dependencies reach handlers by parameter name: `services` is the typed container.
     dp["services"] = services
     services.worker_stats = lambda: app.workers.stats() if app.workers else []
     dp["i18n"] = i18n  # the error handler and the middlewares speak the user's language
+    install_miniapp(app)  # the main menu's Mini App button, when MINIAPP_URL is set
 
     async def _startup() -> None:
         await on_startup(app)
@@ -245,6 +297,9 @@ def create_app(
 
 def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
     settings = app.settings
+    # The workers enqueue what they tell people (one short write, no network); the
+    # notifications worker below sends it through the shared limiter.
+    told = app.outbox or app.notifier
 
     async def load_media(item: MediaItem) -> bytes:
         if item.path:
@@ -257,7 +312,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         app.db,
         app.publishers,
         clock=app.clock,
-        notifier=app.notifier,
+        notifier=told,
         retry=RetryPolicy(
             max_attempts=settings.publish_max_attempts, base_delay=settings.publish_backoff_base
         ),
@@ -269,7 +324,9 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
                 "instagram": settings.instagram_hourly_cap,
                 "x": settings.x_hourly_cap,
             },
+            margin=settings.rate_limit_margin,
         ),
+        limiter=app.limiter,
         secrets=app.secrets,
         media_loader=load_media,
         lease=timedelta(seconds=settings.publish_lease_seconds),
@@ -281,7 +338,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
         app.db,
         generator=app.generator,
         clock=app.clock,
-        notifier=app.notifier,
+        notifier=told,
         waker=app.waker,
         grace=timedelta(
             seconds=max(settings.missed_grace_seconds, settings.auto_posting_interval)
@@ -295,7 +352,7 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
             settings.scheduled_posts_interval,
             scheduler,
             clock=app.clock,
-            notifier=app.notifier,
+            notifier=told,
             alert_after_failures=settings.alert_failed_runs,
         ),
         WorkerRunner(
@@ -303,10 +360,43 @@ def create_workers(app: App, scheduler: AsyncIOScheduler) -> WorkerGroup:
             settings.auto_posting_interval,
             scheduler,
             clock=app.clock,
-            notifier=app.notifier,
+            notifier=told,
             alert_after_failures=settings.alert_failed_runs,
         ),
     ]
+    if app.services.post_life is not None:
+        # Auto-deletes and the ends of timed pins (issue 12): on time from the wake-up.
+        actions = PostActionsWorker(
+            app.db, app.services.post_life, clock=app.clock, notifier=app.notifier
+        )
+        runners.append(
+            WorkerRunner(
+                actions,
+                settings.scheduled_posts_interval,
+                scheduler,
+                clock=app.clock,
+                notifier=app.notifier,
+                alert_after_failures=settings.alert_failed_runs,
+            )
+        )
+    if app.outbox is not None:
+        drainer = NotificationsWorker(
+            app.db,
+            app.notifier,
+            slots=LimiterSlots(app.limiter, global_rate=settings.telegram_global_rate),
+            clock=app.clock,
+            group_quiet=settings.notify_group_seconds,
+        )
+        drain_runner = WorkerRunner(
+            drainer,
+            settings.notifications_interval,
+            scheduler,
+            clock=app.clock,
+            # Its own failures are logged: alerting through the outbox it drains would loop.
+            alert_after_failures=settings.alert_failed_runs,
+        )
+        runners.append(drain_runner)
+        app.outbox.on_enqueued = coalesce_wakes(drain_runner.wake)
     return WorkerGroup(scheduler, runners)
 
 
@@ -333,6 +423,7 @@ async def start_health(app: App) -> None:
         lambda: app.workers.stats() if app.workers else [],
         workers_enabled=not app.settings.disable_workers,
     )
+    mount_on_health(app, health)  # the Mini App under /app/, unless it has its own port
     try:
         app.health_runner = await start_health_server(
             health, app.settings.health_host, app.settings.health_port
@@ -346,6 +437,7 @@ async def start_health(app: App) -> None:
 async def on_startup(app: App) -> None:
     await start_workers(app)
     await start_health(app)
+    await start_miniapp(app)
     try:
         await set_bot_commands(app.bot, app.i18n)
     except Exception as exc:  # the menu is a nicety; never block start-up on it
@@ -359,9 +451,13 @@ async def on_shutdown(app: App) -> None:
         app.workers.shutdown()
     if app.health_runner is not None:
         await app.health_runner.cleanup()
+    await stop_miniapp(app)
     # The model's HTTP client closes with the loop still running (not at garbage collection,
     # when the loop may be gone).
     close_generator = getattr(app.generator, "close", None)
     if close_generator is not None:
         await close_generator()
+    await app.limiter.close()
+    if app.services.albums is not None:
+        await app.services.albums.close()
     await app.engine.dispose()

@@ -17,6 +17,13 @@ class AccessMode(StrEnum):
     ALLOWLIST = "allowlist"
 
 
+class RateLimitBackend(StrEnum):
+    AUTO = "auto"
+    MEMORY = "memory"
+    DATABASE = "database"
+    REDIS = "redis"
+
+
 def _int_list(value: object) -> object:
     if isinstance(value, str):
         return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
@@ -55,6 +62,11 @@ class Settings(BaseSettings):
     disable_workers: bool = False
     scheduled_posts_interval: float = Field(default=60.0, gt=0)
     auto_posting_interval: float = Field(default=300.0, gt=0)
+    # The notification outbox's drainer (issue 14): how often it looks (enqueues wake it at
+    # once), and how long a burst of failures for one owner may keep growing before it is
+    # sent as one message.
+    notifications_interval: float = Field(default=10.0, gt=0)
+    notify_group_seconds: float = Field(default=2.0, ge=0, le=60)
     publish_max_attempts: int = Field(default=3, ge=1, le=20)
     publish_backoff_base: float = Field(default=30.0, gt=0)
     publish_lease_seconds: float = Field(default=120.0, gt=0)
@@ -68,6 +80,14 @@ class Settings(BaseSettings):
     telegram_hourly_cap: int = Field(default=30, ge=0)
     instagram_hourly_cap: int = Field(default=25, ge=0)
     x_hourly_cap: int = Field(default=300, ge=0)
+    # The send limits every process of the bot shares (issue 14): "auto" keeps them in Redis
+    # when REDIS_URL is set, else in the database on PostgreSQL, else in memory (SQLite,
+    # one process). RATE_LIMIT_MARGIN widens every window a little for network jitter.
+    rate_limit_backend: RateLimitBackend = RateLimitBackend.AUTO
+    rate_limit_margin: float = Field(default=0.02, ge=0, le=0.5)
+    # First part of the limiter's keys (then a hash of the token): bots sharing one Redis
+    # or database are kept apart by the token already; tests set their own.
+    rate_limit_namespace: str = Field(default="cc", min_length=1, max_length=40)
     alert_failed_runs: int = Field(default=3, ge=1)
     alert_lateness_seconds: float = Field(default=60.0, gt=0)
 
@@ -86,6 +106,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8081
+    # The Mini App (issue 13): the calendar page and its API. Served when MINIAPP_URL (the
+    # public HTTPS address that reaches /app/ on this process, e.g. https://bot.example.org/app/)
+    # is set: under /app/ on the health server, or on its own MINIAPP_HOST:MINIAPP_PORT when
+    # MINIAPP_PORT is set (0 = any free port). initData older than MINIAPP_AUTH_MAX_AGE
+    # seconds is refused.
+    miniapp_url: str | None = None
+    miniapp_host: str = "127.0.0.1"
+    miniapp_port: int | None = Field(default=None, ge=0, le=65535)
+    miniapp_auth_max_age: int = Field(default=86400, ge=60, le=30 * 86400)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -157,6 +186,14 @@ class Settings(BaseSettings):
     def _known_language(cls, value: str) -> str:
         if value not in ("en", "ru"):
             raise ValueError("DEFAULT_LANGUAGE must be 'en' or 'ru'")
+        return value
+
+    @field_validator("miniapp_url")
+    @classmethod
+    def _https_miniapp(cls, value: str | None) -> str | None:
+        # Telegram opens Mini Apps over HTTPS only (a web_app button with http:// is refused).
+        if value is not None and not re.match(r"^https://[^\s/?#]+(?:/\S*)?$", value):
+            raise ValueError("MINIAPP_URL must be an https:// URL (Telegram requires HTTPS)")
         return value
 
     @field_validator("log_file", mode="before")

@@ -6,9 +6,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from html.parser import HTMLParser
+
+from content.media import album_problem, unsupported_kinds
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
@@ -26,6 +29,10 @@ class Problem(StrEnum):
     NEEDS_PICTURE = "needs_picture"
     TOO_MANY_HASHTAGS = "too_many_hashtags"
     TOO_MANY_PICTURES = "too_many_pictures"
+    # A video, GIF or file the platform cannot publish (content/media.py).
+    MEDIA_NOT_SUPPORTED = "media_not_supported"
+    # Media Telegram will not send as one album (a file beside a photo, a GIF in an album).
+    BAD_ALBUM = "bad_album"
 
 
 @dataclass(frozen=True)
@@ -73,19 +80,29 @@ def fit_for_platform(
     allow_thread: bool = False,
     hashtag_limit: int = INSTAGRAM_HASHTAG_LIMIT,
     card_available: bool = True,
+    media_kinds: Sequence[str] = (),
 ) -> FitResult:
-    """Check `text` (Telegram HTML for Telegram; plain elsewhere) against `platform`'s rules."""
+    """Check `text` (Telegram HTML for Telegram; plain elsewhere) against `platform`'s rules.
+
+    `media_kinds`: the kind of each of the post's media (photo, video, animation, document)
+    when known; `pictures` counts its photos. On Telegram every kind makes the text a
+    caption (1024 characters after parsing)."""
     problems: list[Problem] = []
     if platform == "telegram":
-        limit = TELEGRAM_CAPTION_LIMIT if pictures else TELEGRAM_TEXT_LIMIT
+        items = max(pictures, len(media_kinds))
+        limit = TELEGRAM_CAPTION_LIMIT if items else TELEGRAM_TEXT_LIMIT
         length = telegram_visible_length(title, text)
-        if length == 0 and not pictures:
+        if length == 0 and not items:
             problems.append(Problem.EMPTY)
         if length > limit:
             problems.append(Problem.TOO_LONG)
-        if pictures > 10:
+        if items > 10:
             problems.append(Problem.TOO_MANY_PICTURES)
+        elif album_problem(media_kinds) is not None:
+            problems.append(Problem.BAD_ALBUM)
         return FitResult(platform, length, limit, tuple(problems))
+    if unsupported_kinds(platform, media_kinds):
+        problems.append(Problem.MEDIA_NOT_SUPPORTED)
     plain = plain_text(title, text)
     if platform == "x":
         length = x_weighted_length(plain)

@@ -6,10 +6,24 @@ the kit every feature shares."""
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.fsm.storage.base import BaseEventIsolation
 
 
-def build_root_router() -> Router:
-    from handlers import accounts, admin, common, compose, posts, rules, settings, targets
+def build_root_router(events_isolation: BaseEventIsolation | None = None) -> Router:
+    from handlers import (
+        accounts,
+        admin,
+        charts,
+        common,
+        compose,
+        forwarding,
+        post_life,
+        posts,
+        queues,
+        rules,
+        settings,
+        targets,
+    )
     from handlers.dialogs import setup_chat_dialogs
 
     root = Router(name="root")
@@ -21,13 +35,21 @@ def build_root_router() -> Router:
     chat = Router(name="chat")
     chat.include_router(common.build_router())
     chat.include_router(admin.build_router())
+    # After admin: an admin's /stats is theirs, everyone else's /stats is charts'.
+    chat.include_router(charts.build_router())
     chat.include_router(settings.build_router())
     chat.include_router(posts.build_router())
+    chat.include_router(post_life.build_router())
     chat.include_router(targets.build_router())
+    chat.include_router(queues.build_router())
     chat.include_router(accounts.build_router())
     chat.include_router(rules.build_router())
+    chat.include_router(forwarding.build_router())
     # The fallback must stay last: it answers whatever nobody else understood.
     chat.include_router(common.build_fallback_router())
-    setup_chat_dialogs(chat)
+    setup_chat_dialogs(chat, events_isolation)
     root.include_router(chat)
+    # After the chat: forwarded posts the fallback passed on (albums, outside the dialogs'
+    # isolation, as the new-post dialog), and the bot's own membership in channels.
+    root.include_router(forwarding.build_forwards_router())
     return root

@@ -15,7 +15,7 @@ Page = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    action: Literal["new", "scheduled", "rules", "targets", "settings", "help", "home"]
+    action: Literal["new", "scheduled", "rules", "targets", "settings", "help", "home", "calendar"]
 
 
 class NavCb(CallbackData, prefix="nav"):

@@ -13,6 +13,8 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="menu", description=_("Main menu")),
         BotCommand(command="new", description=_("Write a post")),
         BotCommand(command="scheduled", description=_("Scheduled posts")),
+        BotCommand(command="calendar", description=_("This week as a picture")),
+        BotCommand(command="stats", description=_("Your posts and AI use in charts")),
         BotCommand(command="rules", description=_("Auto-posting rules")),
         BotCommand(command="channels", description=_("Channels and accounts")),
         BotCommand(command="link", description=_("Link a Telegram channel")),

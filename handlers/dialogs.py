@@ -16,6 +16,7 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.filters import StateFilter
+from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import lazy_gettext
 from aiogram_dialog import Dialog, setup_dialogs
@@ -30,8 +31,11 @@ def translated(msgid: str, when: WhenCondition = None) -> Format:
     return Format(text, when=when)
 
 
-def setup_chat_dialogs(router: Router) -> None:
-    setup_dialogs(router)
+def setup_chat_dialogs(router: Router, events_isolation: BaseEventIsolation | None = None) -> None:
+    """`events_isolation`: None keeps aiogram_dialog's in-process lock; several processes
+    behind one webhook pass a shared one (Redis), so one user's updates are handled one at a
+    time whichever process receives them."""
+    setup_dialogs(router, events_isolation=events_isolation)
 
 
 def is_dialog_button(query: CallbackQuery) -> bool:

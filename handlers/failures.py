@@ -79,6 +79,28 @@ _SENTENCES: dict[ErrorCode, Callable[[], str]] = {
         "Only part of the X thread was published. Check X, then finish it by hand or mark it "
         "published."
     ),
+    ErrorCode.MESSAGE_TOO_OLD_TO_DELETE: lambda: _(
+        "Telegram lets a bot delete its message only within 48 hours of sending it. Delete it "
+        "yourself in the channel."
+    ),
+    ErrorCode.NO_RIGHT_TO_DELETE: lambda: _(
+        "The bot may not delete messages in this channel. Give it the right to post (for its "
+        "own posts) or to delete messages, then try again."
+    ),
+    ErrorCode.NO_RIGHT_TO_PIN: lambda: _(
+        "The bot may not pin messages in this channel. Give it the right to edit messages of "
+        "others, then try again."
+    ),
+    ErrorCode.NO_RIGHT_TO_EDIT: lambda: _(
+        "The bot may not edit this message. Give it back its administrator rights, then try again."
+    ),
+    ErrorCode.CANNOT_EDIT_ON_X: lambda: _(
+        "X does not let the bot edit a published post. Delete it and publish a corrected copy."
+    ),
+    ErrorCode.MESSAGE_GONE: lambda: _(
+        "The message is not in the channel any more: it was deleted there."
+    ),
+    ErrorCode.NOT_SUPPORTED: lambda: _("This platform does not allow that for a published post."),
     ErrorCode.PROCESS_STOPPED: lambda: _(
         "The bot stopped while publishing, so the post may be out. Check, then retry or mark "
         "it published."

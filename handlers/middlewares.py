@@ -1,7 +1,9 @@
 """Outer middlewares, in the order they run for each update:
 
 0. `PrivateChatsMiddleware`: the bot talks to people in private chats only; anything from
-   groups and channels is ignored silently (no reply can leak into a public chat).
+   groups and channels is ignored silently (no reply can leak into a public chat). The one
+   exception is `my_chat_member`, the bot's own membership changing (added to a channel):
+   its answer goes to the adder's private chat.
 1. `ThrottleMiddleware`: a user who sends more than the bot can fairly serve is told once to
    slow down; the excess is dropped before it costs a database query.
 2. `ConcurrencyMiddleware`: at most N updates are handled at once, so a crowd cannot starve
@@ -24,7 +26,14 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
 from aiogram.utils.i18n import gettext as _
 
 from handlers.i18n import pick_language
@@ -48,10 +57,18 @@ def _is_private(event: TelegramObject | None) -> bool:
     return False
 
 
+def _is_own_membership(event: TelegramObject) -> bool:
+    return isinstance(event, Update) and event.my_chat_member is not None
+
+
 class PrivateChatsMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         inner = _inner(event)
         if isinstance(inner, Message | CallbackQuery) and not _is_private(inner):
+            return None
+        if isinstance(inner, ChatMemberUpdated) and not _is_own_membership(event):
+            # Only the bot's own membership (`my_chat_member`: added to a channel, whose
+            # adder is then asked in private) is let through; others' (`chat_member`) never.
             return None
         return await handler(event, data)
 

@@ -18,7 +18,7 @@ class ErrorClass(StrEnum):
 
 @dataclass(frozen=True)
 class MediaItem:
-    kind: str  # "photo" (more kinds later)
+    kind: str  # photo, video, animation (GIF) or document (content/media.py)
     telegram_file_id: str | None = None
     path: str | None = None
 
@@ -45,6 +45,9 @@ class PublishResult:
     url: str | None = None
     # A publisher may refresh its credentials while publishing (an Instagram relogin).
     updated_credentials: dict[str, Any] | None = None
+    # Every message the post became, first one first (a Telegram album is several); empty
+    # means just `external_id`. Kept beside the post so that all of them can be deleted.
+    message_ids: tuple[str, ...] = ()
 
 
 class PublishError(Exception):
@@ -87,6 +90,52 @@ class Publisher(Protocol):
     platform: str
 
     async def publish(self, request: PublishRequest) -> PublishResult: ...
+
+
+@dataclass(frozen=True)
+class PublishedMessage:
+    """A published post as its platform knows it: what editing, deleting and pinning act on."""
+
+    target_external_id: str
+    message_ids: tuple[str, ...]
+    target_handle: str | None = None
+    # Telegram: a text message is edited with editMessageText, one with media by its caption.
+    has_media: bool = False
+    credentials: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PostEdit:
+    """A change to a published post. `html`: the new text as the post is rendered for
+    Telegram (title included); `plain`: the same for platforms without formatting; None
+    keeps the text. `buttons`: Telegram URL buttons, None keeps them, () removes them."""
+
+    html: str | None = None
+    plain: str | None = None
+    buttons: tuple[dict[str, str], ...] | None = None
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """Optional: a publisher that can change a published post (raises PublishError)."""
+
+    async def edit(self, message: PublishedMessage, change: PostEdit) -> None: ...
+
+
+@runtime_checkable
+class Deleter(Protocol):
+    """Optional: a publisher that can remove a published post (raises PublishError)."""
+
+    async def delete(self, message: PublishedMessage) -> None: ...
+
+
+@runtime_checkable
+class Pinner(Protocol):
+    """Optional: a publisher that can pin and unpin a published post (raises PublishError)."""
+
+    async def pin(self, message: PublishedMessage, *, silent: bool = True) -> None: ...
+
+    async def unpin(self, message: PublishedMessage) -> None: ...
 
 
 class PublisherRegistry:

@@ -25,6 +25,14 @@ class ErrorCode(StrEnum):
     BAD_MEDIA = "bad_media"
     DUPLICATE_CONTENT = "duplicate_content"
     REJECTED = "rejected"  # any other refusal of the post by the platform
+    # After publishing (issue 12): editing, deleting, pinning a published post.
+    MESSAGE_TOO_OLD_TO_DELETE = "too_old_to_delete"  # Telegram: only within 48 h of sending
+    NO_RIGHT_TO_DELETE = "no_right_to_delete"
+    NO_RIGHT_TO_PIN = "no_right_to_pin"  # Telegram channels: can_edit_messages
+    NO_RIGHT_TO_EDIT = "no_right_to_edit"
+    CANNOT_EDIT_ON_X = "cannot_edit_on_x"  # X has no edit for the bot: delete and repost
+    MESSAGE_GONE = "message_gone"  # the published message is not there any more
+    NOT_SUPPORTED = "not_supported"  # the platform cannot do this to a published post
     # The way there.
     RATE_LIMITED = "rate_limited"
     NETWORK = "network"

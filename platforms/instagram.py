@@ -22,7 +22,15 @@ from typing import Any
 
 from content.cards import render_card_async
 from content.fitting import INSTAGRAM_CAPTION_LIMIT, fit_for_platform, plain_text
-from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from content.media import unsupported_kinds
+from platforms.base import (
+    ErrorClass,
+    PostEdit,
+    PublishedMessage,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+)
 from platforms.errors import ErrorCode
 from platforms.quiet import INSTAGRAM_LOGGERS, drop_debug_records
 from platforms.transport import failed_before_sending
@@ -387,6 +395,19 @@ def classify_instagram_error(exc: BaseException) -> PublishError:
     )
 
 
+def _media_error(exc: BaseException) -> PublishError:
+    """A failed edit or delete of a published post: a missing post is gone already."""
+    from instagrapi import exceptions as ig
+
+    if isinstance(exc, ig.MediaNotFound | ig.MediaUnavailable | ig.InvalidMediaId):
+        return PublishError(
+            ErrorClass.PERMANENT,
+            "The post is not on Instagram any more.",
+            code=ErrorCode.MESSAGE_GONE,
+        )
+    return classify_instagram_error(exc)
+
+
 def _as_jpeg(data: bytes) -> bytes:
     """Instagram takes JPEG photos; Telegram sends JPEG already, anything else is converted."""
     if data.startswith(b"\xff\xd8"):
@@ -439,6 +460,14 @@ class InstagramPublisher:
                 "The Instagram account is not linked any more. Link it again.",
                 code=ErrorCode.INVALID_CREDENTIALS,
                 target_broken=True,
+            )
+        if unsupported_kinds("instagram", [m.kind for m in request.media]):
+            # Refused before scheduling (content/media.py); a row saved otherwise fails here
+            # rather than going out without its video or file.
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "Instagram gets photos only from this bot: the post has a video, GIF or file.",
+                code=ErrorCode.BAD_MEDIA,
             )
         photos = [m for m in request.media if m.kind == "photo"]
         fit = fit_for_platform(
@@ -536,6 +565,54 @@ class InstagramPublisher:
             settings=client.get_settings(),
             relogged=relogged,
         )
+
+    # ---------- after publishing (issue 12) ----------
+
+    async def edit(self, message: PublishedMessage, change: PostEdit) -> None:
+        """The caption (Instagram has no buttons; the pictures stay)."""
+        if change.plain is None:
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "Instagram posts have no buttons.",
+                code=ErrorCode.NOT_SUPPORTED,
+            )
+        await self._media_call(message, change.plain)
+
+    async def delete(self, message: PublishedMessage) -> None:
+        await self._media_call(message, None)
+
+    async def _media_call(self, message: PublishedMessage, caption: str | None) -> None:
+        settings = (message.credentials or {}).get("settings")
+        if not isinstance(settings, dict) or not settings:
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "The Instagram account is not linked any more. Link it again.",
+                code=ErrorCode.INVALID_CREDENTIALS,
+            )
+        lock = self._account_locks.setdefault(message.target_external_id, asyncio.Lock())
+        try:
+            async with lock:
+                await asyncio.to_thread(
+                    self._media_sync, settings, message.message_ids[0], caption
+                )
+        except Exception as exc:
+            raise _media_error(exc) from None
+
+    def _media_sync(self, settings: dict[str, Any], pk: str, caption: str | None) -> None:
+        client = self._factory()
+        _configure(client, self._delay_range)
+        client.set_settings(settings)
+        # The full media id is "<media pk>_<author pk>": built here, instagrapi would look
+        # the author up with one more request.
+        user_id = getattr(client, "user_id", None)
+        media_id = f"{pk}_{user_id}" if user_id and "_" not in pk else pk
+        if caption is not None:
+            client.media_edit(media_id, caption)
+            return
+        if not client.media_delete(media_id):
+            from instagrapi.exceptions import MediaNotFound
+
+            raise MediaNotFound("not deleted")
 
     @staticmethod
     def _relogin(client: Any, settings: dict[str, Any]) -> None:

@@ -25,12 +25,19 @@ from aiogram.exceptions import (
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    InputMediaPhoto,
     Message,
 )
 
-from platforms.base import ErrorClass, PublishError, PublishRequest, PublishResult
+from platforms.base import (
+    ErrorClass,
+    PostEdit,
+    PublishedMessage,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+)
 from platforms.errors import ErrorCode
+from platforms.telegram_media import send_media, sendable
 from platforms.transport import failed_before_sending
 
 log = logging.getLogger("platforms.telegram")
@@ -238,7 +245,7 @@ class TelegramPublisher:
         if member is None or not _member_can_post(member):
             self._owner_rights_checked.pop(key, None)
             return False
-        self._owner_rights_checked[key] = time.monotonic()
+        _remember(self._owner_rights_checked, key, self._owner_rights_ttl)
         return True
 
     async def publish(self, request: PublishRequest) -> PublishResult:
@@ -251,9 +258,14 @@ class TelegramPublisher:
             # Nothing was sent yet: whatever failed here is safe to retry.
             raise classify_telegram_error(exc, sent=False) from exc
         try:
-            message = await self._send(request)
+            sent = await self._send(request)
+        except PublishError:
+            raise  # refused before sending (media Telegram would not group)
         except Exception as exc:
             raise classify_telegram_error(exc) from exc
+        # An album is several messages: all their ids are kept (deleting it deletes them all).
+        messages = sent if isinstance(sent, list) else [sent]
+        message = messages[0]
         if request.options.get("pin"):
             try:
                 await self._bot.pin_chat_message(
@@ -266,15 +278,15 @@ class TelegramPublisher:
         return PublishResult(
             external_id=str(message.message_id),
             url=message_url(request.target_handle, chat_id, message.message_id),
+            message_ids=tuple(str(m.message_id) for m in messages),
         )
 
-    async def _send(self, request: PublishRequest) -> Message:
+    async def _send(self, request: PublishRequest) -> Message | list[Message]:
         chat_id = request.target_external_id
         html = render_post_html(request.title, request.text)
         silent = bool(request.options.get("silent"))
         markup = url_buttons_markup(request.options.get("buttons"))
-        photos = [m for m in request.media if m.kind == "photo" and m.telegram_file_id]
-        if not photos:
+        if not sendable(request.media):
             return await self._bot.send_message(
                 chat_id,
                 html,
@@ -283,28 +295,118 @@ class TelegramPublisher:
                 reply_markup=markup,
                 request_timeout=int(self._timeout),
             )
-        if len(photos) == 1:
-            return await self._bot.send_photo(
-                chat_id,
-                photos[0].telegram_file_id or "",
-                caption=html or None,
-                parse_mode=ParseMode.HTML,
-                disable_notification=silent,
-                reply_markup=markup,
-                request_timeout=int(self._timeout),
-            )
-        album: list[Any] = [
-            InputMediaPhoto(
-                media=p.telegram_file_id or "",
-                caption=html if i == 0 and html else None,
-                parse_mode=ParseMode.HTML,
-            )
-            for i, p in enumerate(photos[:ALBUM_LIMIT])
-        ]
-        messages = await self._bot.send_media_group(
-            chat_id, album, disable_notification=silent, request_timeout=int(self._timeout)
+        # A photo, video, GIF or file, or an album of them (platforms/telegram_media.py).
+        return await send_media(
+            self._bot,
+            chat_id,
+            html,
+            request.media,
+            silent=silent,
+            markup=markup,
+            request_timeout=int(self._timeout),
         )
-        return messages[0]
+
+    # ---------- after publishing (issue 12) ----------
+
+    async def edit(self, message: PublishedMessage, change: PostEdit) -> None:
+        """The text (a post with pictures: the caption of its first message) and/or the URL
+        buttons. Editing the text without its keyboard would drop the buttons, so they are
+        always sent along."""
+        chat_id = message.target_external_id
+        first = int(message.message_ids[0])
+        markup = url_buttons_markup(list(change.buttons or ())) if change.buttons else None
+        try:
+            if change.html is None:
+                await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=first, reply_markup=markup
+                )
+            elif message.has_media:
+                await self._bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=first,
+                    caption=change.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            else:
+                await self._bot.edit_message_text(
+                    change.html,
+                    chat_id=chat_id,
+                    message_id=first,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=None,
+                )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return  # it already reads so
+            raise _after_publishing_error(exc, "edit") from exc
+        except Exception as exc:
+            raise _after_publishing_error(exc, "edit") from exc
+
+    async def delete(self, message: PublishedMessage) -> None:
+        """Every message of the post. Telegram deletes a message only within 48 hours of
+        sending (checked by the caller, which knows when it was sent) and, in a channel,
+        the bot's own with `can_post_messages` or any with `can_delete_messages`."""
+        chat_id = message.target_external_id
+        try:
+            me = await self._bot.me()
+            member = await self._bot.get_chat_member(chat_id, me.id)
+        except Exception as exc:
+            raise _after_publishing_error(exc, "delete") from exc
+        if not _bot_can_delete(member):
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "The bot may not delete messages in this channel.",
+                code=ErrorCode.NO_RIGHT_TO_DELETE,
+            )
+        gone = 0
+        for message_id in message.message_ids:
+            try:
+                await self._bot.delete_message(chat_id, int(message_id))
+            except TelegramBadRequest as exc:
+                if "not found" in exc.message.lower():
+                    gone += 1  # deleted by hand already
+                    continue
+                if "can't be deleted" in exc.message.lower():
+                    # Telegram words both refusals the same; the rights were just found
+                    # sufficient, so by Telegram's clock the message is too old.
+                    raise PublishError(
+                        ErrorClass.PERMANENT,
+                        f"Telegram: {exc.message} (sent 48 hours ago or more)",
+                        code=ErrorCode.MESSAGE_TOO_OLD_TO_DELETE,
+                    ) from exc
+                raise _after_publishing_error(exc, "delete") from exc
+            except Exception as exc:
+                raise _after_publishing_error(exc, "delete") from exc
+        if gone == len(message.message_ids):
+            raise PublishError(
+                ErrorClass.PERMANENT,
+                "The message is not in the channel any more.",
+                code=ErrorCode.MESSAGE_GONE,
+            )
+
+    async def pin(self, message: PublishedMessage, *, silent: bool = True) -> None:
+        try:
+            await self._bot.pin_chat_message(
+                message.target_external_id,
+                int(message.message_ids[0]),
+                disable_notification=silent,
+            )
+        except Exception as exc:
+            raise _after_publishing_error(exc, "pin") from exc
+
+    async def unpin(self, message: PublishedMessage) -> None:
+        try:
+            await self._bot.unpin_chat_message(
+                message.target_external_id, message_id=int(message.message_ids[0])
+            )
+        except TelegramBadRequest as exc:
+            if "not found" in exc.message.lower() or "not pinned" in exc.message.lower():
+                return  # unpinned (or deleted) by hand: what was wanted
+            raise _after_publishing_error(exc, "pin") from exc
+        except Exception as exc:
+            raise _after_publishing_error(exc, "pin") from exc
 
     async def _ensure_can_post(self, chat_id: str) -> None:
         checked = self._rights_checked.get(chat_id)
@@ -321,7 +423,20 @@ class TelegramPublisher:
                 code=ErrorCode.NO_POST_RIGHT,
                 target_broken=True,
             )
-        self._rights_checked[chat_id] = time.monotonic()
+        _remember(self._rights_checked, chat_id, self._rights_ttl)
+
+
+_CACHE_PRUNE_AT = 1024
+
+
+def _remember(cache: dict[Any, float], key: Any, ttl: float) -> None:
+    """Cache a yes; past `_CACHE_PRUNE_AT` entries, the expired ones are dropped, so a bot
+    that has published to many channels over months keeps only the recent ones (issue 14)."""
+    now = time.monotonic()
+    cache[key] = now
+    if len(cache) > _CACHE_PRUNE_AT:
+        for stale in [k for k, at in cache.items() if now - at >= ttl]:
+            del cache[stale]
 
 
 def _member_can_post(member: Any) -> bool:
@@ -335,6 +450,49 @@ def _member_can_post(member: Any) -> bool:
 
 
 _bot_can_post = _member_can_post
+
+
+def _bot_can_delete(member: Any) -> bool:
+    """In a channel a bot deletes its own messages with `can_post_messages` and any message
+    with `can_delete_messages` (Bot API, deleteMessage)."""
+    if member.status == ChatMemberStatus.CREATOR:
+        return True
+    if member.status != ChatMemberStatus.ADMINISTRATOR:
+        return False
+    own = getattr(member, "can_post_messages", False)
+    return bool(own or getattr(member, "can_delete_messages", False))
+
+
+_NO_RIGHT = {
+    "edit": ErrorCode.NO_RIGHT_TO_EDIT,
+    "delete": ErrorCode.NO_RIGHT_TO_DELETE,
+    "pin": ErrorCode.NO_RIGHT_TO_PIN,
+}
+
+
+def _after_publishing_error(exc: BaseException, action: str) -> PublishError:
+    """A failed edit, delete or pin of a published message, as a code: nothing is resent
+    whatever happens, so a failure after sending is simply a failure."""
+    if isinstance(exc, PublishError):
+        return exc
+    if isinstance(exc, TelegramBadRequest):
+        lowered = exc.message.lower()
+        if "not found" in lowered and "chat" not in lowered:
+            code = ErrorCode.MESSAGE_GONE
+        elif "can't be deleted" in lowered:
+            code = ErrorCode.NO_RIGHT_TO_DELETE
+        elif "rights" in lowered or "admin_required" in lowered:
+            code = _NO_RIGHT[action]
+        elif "can't be edited" in lowered:
+            code = ErrorCode.NO_RIGHT_TO_EDIT
+        else:
+            code = bad_request_code(exc.message)
+        return PublishError(ErrorClass.PERMANENT, f"Telegram: {exc.message}", code=code)
+    if isinstance(exc, TelegramForbiddenError):
+        return PublishError(
+            ErrorClass.PERMANENT, f"Telegram refused: {exc.message}", code=_NO_RIGHT[action]
+        )
+    return classify_telegram_error(exc, sent=False)
 
 
 class LinkProblem(StrEnum):

@@ -17,6 +17,7 @@ from platforms.instagram import (
     default_client_factory,
 )
 from platforms.x import XAccount, XAuthorizer
+from services.pending_logins import PendingLogins
 from storage.models import Platform, Target
 from storage.repositories import CredentialRepository, TargetRepository
 from storage.uow import Database
@@ -112,6 +113,8 @@ class AccountService:
     def __init__(self, db: Database, secrets: SecretBox) -> None:
         self.db = db
         self.secrets = secrets
+        # Logins waiting for a code, visible to every process (webhook replicas).
+        self.pending = PendingLogins(db, secrets)
 
     @property
     def can_store_secrets(self) -> bool:

@@ -14,11 +14,15 @@ from content.generator import ContentGenerator
 from platforms.credentials import SecretBox
 from services.accounts import AccountLinkers, AccountService
 from services.admin import AdminStatsService
+from services.albums import AlbumService
 from services.clock import Clock
 from services.notify import Waker
+from services.post_life import PostLifeService
 from services.posts import PostService
+from services.queues import QueueService
 from services.quota import AiQuota
 from services.rules import ApprovalService, RuleBounds, RuleService
+from services.stats import StatsService
 from services.targets import TargetService
 from services.users import UserService
 from storage.uow import Database
@@ -57,9 +61,17 @@ class Services:
     accounts: AccountService
     linkers: AccountLinkers
     admin: AdminStatsService
+    # The figures behind /calendar and /stats pictures (issue 13).
+    stats: StatsService
+    queues: QueueService
     # The channel checks (TelegramChannelVerifier): bound to the Bot, so built by bot/.
     channel_verifier: Any = None
     worker_stats: Callable[[], list[Any]] = field(default=lambda: [])
+    # Album parts shared by every process (issue 14: webhook replicas); None: per process.
+    albums: AlbumService | None = None
+    # Editing, deleting, pinning published posts (issue 12, services/post_life.py): it
+    # needs the publishers, which are bound to the Bot, so bot/ sets it.
+    post_life: PostLifeService | None = None
 
     @classmethod
     def build(
@@ -83,6 +95,7 @@ class Services:
             admin_ids=limits.limits_exempt,
         )
         bounds = replace(limits.rule_bounds, exempt=limits.limits_exempt)
+        posts = PostService(db, clock, waker, hashtag_limit=limits.instagram_hashtag_limit)
         return cls(
             db=db,
             clock=clock,
@@ -92,13 +105,16 @@ class Services:
             limits=limits,
             users=UserService(db),
             targets=TargetService(db, clock),
-            posts=PostService(db, clock, waker, hashtag_limit=limits.instagram_hashtag_limit),
+            posts=posts,
             rules=RuleService(db, clock, waker, bounds=bounds, quota=ai_quota),
             approvals=ApprovalService(db, clock, waker, quota=ai_quota),
             ai_quota=ai_quota,
             accounts=AccountService(db, secrets),
             linkers=linkers,
             admin=AdminStatsService(db),
+            stats=StatsService(db, clock),
+            queues=QueueService(db, clock, posts, waker),
             channel_verifier=channel_verifier,
             worker_stats=worker_stats or (lambda: []),
+            albums=AlbumService(db, clock),
         )

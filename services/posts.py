@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from content.fitting import (
     INSTAGRAM_HASHTAG_LIMIT,
@@ -17,6 +18,7 @@ from content.fitting import (
     plain_text,
     truncate_visible,
 )
+from content.media import MediaKind
 from services.clock import Clock
 from services.notify import NullWaker, Waker
 from storage.models import (
@@ -27,12 +29,25 @@ from storage.models import (
     Target,
     TargetStatus,
 )
+from storage.replicas import DraftSaveRepository
 from storage.repositories import ContentRepository, PostRepository, TargetRepository
 from storage.uow import Database
 
 # A post may be scheduled this far in the past and still count as "now" (typing takes time).
 NOW_TOLERANCE = timedelta(seconds=5)
 MAX_AHEAD = timedelta(days=366 * 2)
+
+
+class AlreadySaved(Exception):
+    """This draft was saved before (a second press of Confirm, in any process)."""
+
+    def __init__(self, post_ids: Sequence[int]) -> None:
+        super().__init__("already saved")
+        self.post_ids = list(post_ids)
+
+
+# How long a saved draft's key is kept: a second press arrives within seconds.
+DRAFT_KEY_TTL = timedelta(days=2)
 
 
 class PostRuleError(ValueError):
@@ -71,6 +86,8 @@ class PostOptions(BaseModel):
     pin: bool = False
     buttons: tuple[UrlButton, ...] = Field(default=(), max_length=MAX_URL_BUTTONS)
     x_thread: bool = False
+    # Delete the post this many seconds after it is published (issue 12, services/post_life).
+    auto_delete_after: int | None = Field(default=None, ge=60, le=30 * 86400)
 
     @classmethod
     def from_stored(cls, value: Mapping[str, Any] | None) -> PostOptions:
@@ -90,13 +107,23 @@ class PostOptions(BaseModel):
 
 
 class MediaRef(BaseModel):
-    """One picture of a post: a Telegram file id (sent by the user) or a local path."""
+    """One medium of a post: a photo, video, GIF (animation) or file (document), by its
+    Telegram file id (sent by the user), or a local path. What Telegram tells about the file
+    is kept when it gives it (bounded); rows written before (photos: kind, file_id, path)
+    load unchanged, every other field being optional."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    kind: str = Field(default="photo", max_length=16)
+    kind: MediaKind = "photo"
     file_id: str | None = Field(default=None, max_length=256)
     path: str | None = Field(default=None, max_length=1024)
+    file_unique_id: str | None = Field(default=None, max_length=128)
+    mime: str | None = Field(default=None, max_length=128)
+    size: int | None = Field(default=None, ge=0, le=4 * 1024**3)
+    width: int | None = Field(default=None, ge=0, le=100_000)
+    height: int | None = Field(default=None, ge=0, le=100_000)
+    duration: int | None = Field(default=None, ge=0, le=10 * 86400)
+    file_name: str | None = Field(default=None, max_length=256)
 
     def stored(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -115,6 +142,10 @@ class Draft(BaseModel):
     @property
     def pictures(self) -> int:
         return sum(1 for m in self.media if m.kind == "photo")
+
+    @property
+    def media_kinds(self) -> tuple[str, ...]:
+        return tuple(m.kind for m in self.media)
 
 
 @dataclass(frozen=True)
@@ -138,6 +169,7 @@ def check_draft(
             pictures=draft.pictures,
             allow_thread=draft.options.x_thread,
             hashtag_limit=hashtag_limit,
+            media_kinds=draft.media_kinds,
         )
         for platform in platforms
     ]
@@ -198,9 +230,76 @@ class PostService:
         *,
         source: str = "manual",
         prompt: str | None = None,
+        draft_key: str | None = None,
+        message_id: int | None = None,
     ) -> tuple[Content, list[ScheduledPost]]:
-        """Save the content and one publication per target; `when=None` means now."""
+        """Save the content and one publication per target; `when=None` means now.
+
+        `draft_key` (the dialog's uuid) is saved in the same unit with a unique key: when it
+        was saved already, by this process or another, nothing is saved and AlreadySaved
+        names the posts saved then. `message_id`: the confirmation message pressed."""
         moment = self.clock.now() if when is None else self.validate_time(when)
+        if draft_key is not None:
+            try:
+                return await self._schedule_once(
+                    owner_id, draft, target_ids, moment, source, prompt, draft_key, message_id
+                )
+            except IntegrityError:
+                # The other press committed first (its row blocked this one's insert).
+                pass
+            saved = await self.saved_draft(owner_id, draft_key=draft_key)
+            raise AlreadySaved(saved or [])
+        return await self._schedule(owner_id, draft, target_ids, moment, source, prompt)
+
+    async def saved_draft(
+        self, owner_id: int, *, draft_key: str | None = None, message_id: int | None = None
+    ) -> list[int] | None:
+        """The posts saved from a draft (by its key, or by the confirmation message pressed);
+        None when it was not saved."""
+        async with self.db.read() as session:
+            repo = DraftSaveRepository(session)
+            if draft_key is not None:
+                row = await repo.get(draft_key)
+            elif message_id is not None:
+                row = await repo.for_message(owner_id, message_id)
+            else:
+                row = None
+            if row is None or row.owner_id != owner_id:
+                return None
+            return [int(pid) for pid in row.post_ids]
+
+    async def _schedule_once(
+        self,
+        owner_id: int,
+        draft: Draft,
+        target_ids: Sequence[int],
+        moment: datetime,
+        source: str,
+        prompt: str | None,
+        draft_key: str,
+        message_id: int | None,
+    ) -> tuple[Content, list[ScheduledPost]]:
+        async def remember(session: Any, content: Content, posts: list[ScheduledPost]) -> None:
+            repo = DraftSaveRepository(session)
+            if await repo.get(draft_key) is not None:
+                raise IntegrityError("draft already saved", None, Exception(draft_key))
+            await repo.add(draft_key, owner_id, content.id, [p.id for p in posts], message_id)
+            await repo.purge(owner_id, self.clock.now() - DRAFT_KEY_TTL)
+
+        return await self._schedule(
+            owner_id, draft, target_ids, moment, source, prompt, also=remember
+        )
+
+    async def _schedule(
+        self,
+        owner_id: int,
+        draft: Draft,
+        target_ids: Sequence[int],
+        moment: datetime,
+        source: str,
+        prompt: str | None,
+        also: Any = None,
+    ) -> tuple[Content, list[ScheduledPost]]:
         async with self.db.write() as session:
             targets = await TargetRepository(session).get_many_for_owner(owner_id, target_ids)
             if not targets or len(targets) != len(set(target_ids)):
@@ -225,6 +324,8 @@ class PostService:
             posts = await PostRepository(session).create(
                 content, targets, moment, options=draft.options.stored()
             )
+            if also is not None:
+                await also(session, content, posts)
         self.waker.wake_posts()
         return content, posts
 

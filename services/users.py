@@ -57,6 +57,10 @@ class UserService:
         async with self.db.write() as session:
             await UserRepository(session).set_timezone(user_id, timezone)
 
+    async def set_notify_published(self, user_id: int, enabled: bool) -> None:
+        async with self.db.write() as session:
+            await UserRepository(session).set_notify_published(user_id, enabled)
+
     async def recent(self, limit: int = 50) -> Sequence[User]:
         async with self.db.read() as session:
             return await UserRepository(session).list_recent(limit)

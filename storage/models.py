@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,11 +19,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from storage.outbox_payload import NotificationPayload, NotificationStatus
+from storage.queue_config import PostingSlots
 from storage.rule_config import ContentConfig, QuietHours, ScheduleSpec
 from storage.types import PydanticJSON
 
@@ -124,6 +128,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     role: Mapped[str] = mapped_column(String(16), default=Role.USER)
+    # "✅ Published" notices with the post's life buttons (migration 0011); muted from the
+    # notice itself or in /settings.
+    notify_published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -150,6 +157,12 @@ class Target(Base):
     # Unlinked (migration 0004): the row stays so that its posts keep their history; every
     # lookup for the chat and the workers skips it, and linking it again clears this.
     deleted_at: Mapped[datetime | None]
+    # The queue (migration 0009_queues): the local times queued posts go out at, in the
+    # owner's zone, and whether the queue is paused (its queued posts are not claimed).
+    posting_slots: Mapped[PostingSlots] = mapped_column(
+        PydanticJSON(PostingSlots), default=PostingSlots
+    )
+    queue_paused: Mapped[bool] = mapped_column(Boolean, default=False)
 
     credential: Mapped[Credential | None] = relationship(
         back_populates="target", cascade="all, delete-orphan", uselist=False, lazy="raise"
@@ -224,7 +237,13 @@ class ScheduledPost(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+    # Write-ahead (issue 14): set, in a batched write, right before the request leaves. A
+    # lease that runs out with this unset was never sent: the post goes back to `scheduled`.
+    sending_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # Its place in the target's queue (migration 0009_queues); NULL for a post given an
+    # explicit time. A queued post's time is the slot the queue gave it (services/queues.py).
+    queue_position: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -315,6 +334,19 @@ class FsmRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class RateLimitState(Base):
+    """One window of the shared rate limiter on the database (services/ratelimit.py): its
+    last stamps (epoch seconds, comma-separated, at most the window's limit) and the pause a
+    429 set, both in epoch seconds. A row past `expires_at` is dropped by a sweep."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    stamps: Mapped[str] = mapped_column(Text, default="")
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+    expires_at: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+
+
 class KeyValue(Base):
     """Small process-wide facts that must survive restarts (e.g. a lateness watermark)."""
 
@@ -325,17 +357,167 @@ class KeyValue(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class PublishedMessages(Base):
+    """A published post's messages on its platform (issue 12): every id (a Telegram album is
+    several messages), and what was done to them since: removed, pinned. Written in the
+    unit that marks the post published; posts published before it fall back to
+    `ScheduledPost.external_id`."""
+
+    __tablename__ = "published_messages"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    has_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed_at: Mapped[datetime | None]
+    pinned_until: Mapped[datetime | None]
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PostEvent(Base):
+    """One thing done to a published post (edit, delete, pin, unpin, auto-delete set or
+    run), by whom, and how it ended: the post's history after publishing."""
+
+    __tablename__ = "post_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_posts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(16))  # "owner" or "worker"
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, failed, scheduled, ...
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class PostAction(Base):
+    """A timed action on a published post (auto-delete, the end of a timed pin), claimed
+    with a lease like posts so that any number of processes run each exactly once."""
+
+    __tablename__ = "post_actions"
+    __table_args__ = (Index("ix_post_actions_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_posts.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "delete" or "unpin"
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class OutboxNotification(Base):
+    """One message to a person (an owner or an admin), waiting to be sent (issue 14).
+
+    The workers enqueue in one short write and never touch the network; a drainer claims due
+    rows with a lease (one conditional UPDATE, as posts are claimed), sends them through the
+    shared rate limiter, and records the outcome. `dedupe_key` makes one event one row."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (
+        Index("ix_notification_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_notification_outbox_chat_status", "chat_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[Any] = mapped_column(PydanticJSON(NotificationPayload))
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class DraftSave(Base):
+    """A new-post dialog's key (a uuid put in the draft), saved in the unit that saves its
+    posts: the primary key makes a second Confirm, in any process, save nothing."""
+
+    __tablename__ = "draft_saves"
+    __table_args__ = (Index("ix_draft_saves_owner_message", "owner_id", "message_id"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"))
+    post_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The confirmation message whose button saved it: a late press there says "saved".
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlbumPart(Base):
+    """One photo of an album as it arrived (Telegram sends each as its own update, and with
+    webhook replicas each may reach another process)."""
+
+    __tablename__ = "album_parts"
+
+    group_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    caption: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AlbumClaim(Base):
+    """Whoever inserts this row assembles the album (once)."""
+
+    __tablename__ = "album_claims"
+
+    group_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PendingLogin(Base):
+    """A login waiting for the user's code (Instagram 2FA/challenge), so that any process
+    may take the code. `state` is SecretBox ciphertext (device and session, never the
+    password)."""
+
+    __tablename__ = "pending_logins"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 __all__ = [
+    "AlbumClaim",
+    "AlbumPart",
     "AutoPostingRule",
     "Base",
     "Content",
     "Credential",
+    "DraftSave",
     "FsmRecord",
     "KeyValue",
+    "OutboxNotification",
     "Outcome",
+    "PendingLogin",
     "Platform",
+    "PostAction",
+    "PostEvent",
     "PostStatus",
     "PublishAttempt",
+    "PublishedMessages",
+    "RateLimitState",
     "Role",
     "ScheduledPost",
     "Target",

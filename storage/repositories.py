@@ -51,11 +51,20 @@ def _target_not_paused() -> Any:
     """Posts of a broken target (bot removed from the channel, an Instagram challenge, an
     expired X token) wait until the owner links it again instead of failing one by one; an
     unlinked target's are never sent (they were cancelled when it was unlinked)."""
-    return ScheduledPost.target_id.not_in(
+    target_ok = ScheduledPost.target_id.not_in(
         select(Target.id)
         .where(or_(Target.status == TargetStatus.BROKEN, Target.deleted_at.is_not(None)))
         .scalar_subquery()
     )
+    # A paused queue (issue 12) holds its queued posts, neither claimed nor missed; its
+    # explicitly timed posts still go. Resuming gives the queued ones new slots.
+    queue_running = or_(
+        ScheduledPost.queue_position.is_(None),
+        ScheduledPost.target_id.not_in(
+            select(Target.id).where(Target.queue_paused.is_(True)).scalar_subquery()
+        ),
+    )
+    return and_(target_ok, queue_running)
 
 
 class UserRepository:
@@ -101,6 +110,11 @@ class UserRepository:
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         await self.session.execute(
             update(User).where(User.id == user_id).values(timezone=timezone)
+        )
+
+    async def set_notify_published(self, user_id: int, enabled: bool) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(notify_published=enabled)
         )
 
     async def list_recent(self, limit: int = 50) -> Sequence[User]:
@@ -481,6 +495,8 @@ class PostRepository:
                 attempts=0,
                 last_error=None,
                 error_code=None,
+                # A time chosen by hand takes the post out of its queue (issue 12).
+                queue_position=None,
             )
         )
         return bool(getattr(result, "rowcount", 0))
@@ -542,6 +558,8 @@ class PostRepository:
                 lease_owner=worker_id,
                 lease_until=now + lease,
                 attempts=ScheduledPost.attempts + 1,
+                # Not sent yet: only `mark_sending` says a request is about to leave.
+                sending_at=None,
             )
             .returning(ScheduledPost.id, ScheduledPost.attempts)
             .execution_options(synchronize_session=False)
@@ -690,14 +708,59 @@ class PostRepository:
         values = {"status": PostStatus.UNKNOWN, "last_error": error, "error_code": code}
         return await self._finish(post_id, worker_id, values, attempt)
 
-    async def expire_leases(self, now: datetime) -> list[int]:
-        """Posts stuck in `publishing` past their lease: the process that held them died
-        mid-publication, so nobody knows whether they went out."""
+    async def mark_sending(
+        self, post_ids: Sequence[int], worker_id: str, now: datetime
+    ) -> set[int]:
+        """Write-ahead: these claimed posts' requests are about to leave. Returns the ids this
+        worker still held; a post not returned lost its lease (it went back to `scheduled`)
+        and must not be sent."""
+        if not post_ids:
+            return set()
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.id.in_(list(post_ids)),
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_owner == worker_id,
+            )
+            .values(sending_at=now)
+            .returning(ScheduledPost.id)
+            .execution_options(synchronize_session=False)
+        )
+        return {row[0] for row in result.all()}
+
+    async def requeue_unsent(self, now: datetime) -> list[int]:
+        """Posts whose lease ran out before their request was marked as leaving: their
+        process stopped before sending, so they go back to `scheduled`, due now, and the
+        claim's attempt is given back. Nobody needs to be asked."""
         result = await self.session.execute(
             update(ScheduledPost)
             .where(
                 ScheduledPost.status == PostStatus.PUBLISHING,
                 ScheduledPost.lease_until < now,
+                ScheduledPost.sending_at.is_(None),
+            )
+            .values(
+                status=PostStatus.SCHEDULED,
+                attempts=ScheduledPost.attempts - 1,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .returning(ScheduledPost.id)
+            .execution_options(synchronize_session=False)
+        )
+        return [row[0] for row in result.all()]
+
+    async def expire_leases(self, now: datetime) -> list[int]:
+        """Posts stuck in `publishing` past their lease after their request was marked as
+        leaving (`mark_sending`): the process that held them died mid-publication, so nobody
+        knows whether they went out. (Unmarked ones: `requeue_unsent`.)"""
+        result = await self.session.execute(
+            update(ScheduledPost)
+            .where(
+                ScheduledPost.status == PostStatus.PUBLISHING,
+                ScheduledPost.lease_until < now,
+                ScheduledPost.sending_at.is_not(None),
             )
             .values(
                 status=PostStatus.UNKNOWN,

@@ -1,15 +1,16 @@
-"""Retry and rate-limit policy for publishing."""
+"""Retry and rate-limit policy for publishing: backoff for real errors, and the worker's
+side of the shared limiter (its windows live in services/ratelimit.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
-from bisect import bisect_right, insort
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+
+from services.ratelimit import Limit, SharedLimiter
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class RetryPolicy:
             return max(backoff if retry_after <= 0 else 0.0, retry_after + self.rng.uniform(0, 1))
         return backoff
 
+    def rate_limited_delay(self, retry_after: float | None) -> float:
+        """A 429: the platform's wait plus jitter (so that the posts it stopped do not all
+        come back at the same instant); no backoff, since no attempt was used."""
+        wait = DEFAULT_RATE_LIMIT_WAIT if retry_after is None else max(0.0, retry_after)
+        return wait + self.rng.uniform(0, max(0.5, wait * self.jitter))
+
 
 @dataclass(frozen=True)
 class Window:
@@ -36,97 +43,125 @@ class Window:
     limit: int
 
 
-class SlidingWindowLimiter:
-    """Per-target send windows (e.g. 20 per minute and 30 per hour for one channel).
+log = logging.getLogger("ScheduledPostsWorker")
 
-    `check` answers how long to wait before the next send is allowed; `record` notes a send.
-    Windows are seeded from the database the first time a target is seen, so a restart does
-    not forget the last hour.
-    """
-
-    def __init__(self) -> None:
-        self._sends: dict[int, list[float]] = defaultdict(list)
-        self._seeded: set[int] = set()
-
-    def seeded(self, target_id: int) -> bool:
-        return target_id in self._seeded
-
-    def seed(self, target_id: int, timestamps: list[datetime]) -> None:
-        self._seeded.add(target_id)
-        sends = self._sends[target_id]
-        for ts in timestamps:
-            insort(sends, ts.timestamp())
-
-    def reserve(self, target_id: int, windows: list[Window], now: float) -> float:
-        """Take a send slot now if every window has room (returns 0), else return the wait.
-
-        Checking and recording in one synchronous step keeps concurrent publications of one
-        worker from all seeing the same free slot."""
-        wait = self.wait_time(target_id, windows, now)
-        if wait <= 0:
-            self.record(target_id, now)
-        return wait
-
-    def wait_time(self, target_id: int, windows: list[Window], now: float) -> float:
-        sends = self._sends.get(target_id, [])
-        wait = 0.0
-        for window in windows:
-            start = bisect_right(sends, now - window.seconds)
-            in_window = len(sends) - start
-            if in_window >= window.limit:
-                # Room appears when the oldest send that still counts leaves the window.
-                oldest_blocking = sends[len(sends) - window.limit]
-                wait = max(wait, oldest_blocking + window.seconds - now)
-        return max(0.0, wait)
-
-    def settle(self, target_id: int, reserved_at: float, finished_at: float) -> None:
-        """Move a reserved send to when its request finished: the platform received it at
-        some moment in between, so counting it from the later one never undercounts."""
-        sends = self._sends.get(target_id)
-        if not sends:
-            return
-        index = bisect_right(sends, reserved_at) - 1
-        if index >= 0 and sends[index] == reserved_at:
-            del sends[index]
-            insort(sends, max(reserved_at, finished_at))
-
-    def record(self, target_id: int, now: float, keep: float = 3600.0) -> None:
-        sends = self._sends[target_id]
-        insort(sends, now)
-        cut = bisect_right(sends, now - keep)
-        if cut:
-            del sends[:cut]
+DEFAULT_RATE_LIMIT_WAIT = 5.0  # a 429 that did not say how long
+# A send leaving this much after its booked moment moves its stamps (Pacer.leaving): well
+# within the global window's margin (2 % of a second: 20 ms) and a chat's slack (0.1 s).
+LATE_TOLERANCE = 0.005
+# Telegram does not say which limit a 429 is for. Its bot-wide flood control asks for about
+# a second; a chat's flood control for several. A short wait pauses the token and the chat,
+# a longer one the chat only (a wrong guess costs one second of the token's sends, or a few
+# more 429s, each of them deferred and paused in turn, never a failure).
+TELEGRAM_GLOBAL_429_MAX_WAIT = 2.0
 
 
-class TokenBucket:
-    """A global per-platform rate (Telegram: about 30 messages per second per bot).
+@dataclass(frozen=True)
+class Slot:
+    """`wait` 0.0: booked, and its moment has come (send now). Otherwise nothing was booked
+    and the windows have no room for `wait` seconds."""
 
-    The worker uses capacity 1: sends are paced evenly, so no one-second window ever holds
-    more than `rate` sends (a full bucket would allow a burst of `capacity` on top)."""
+    wait: float
+    at: float = 0.0  # the booked stamp, on the limiter's clock
+    due: float = 0.0  # the booked moment, on this process's monotonic clock
+
+
+class Pacer:
+    """One worker process's door to the shared limiter (services/ratelimit.py).
+
+    `slot` books the earliest send slot in every window of a post within `horizon` seconds
+    and sleeps until it. Bookings go through one lock per process, so the process's posts
+    queue for the token's pace in order (one round trip each, no polling), while the
+    processes interleave through the shared state. Windows seen full are remembered until
+    they may have room again, so a full channel costs no more round trips in this batch;
+    that memory is bounded (entries expire with their wait)."""
 
     def __init__(
         self,
-        rate: float,
-        capacity: float | None = None,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        limiter: SharedLimiter,
+        *,
+        horizon: float = 2.0,
+        pace_wait: float = 0.25,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate)
-        self._tokens = self.capacity
-        self._clock = clock or time.monotonic
-        self._sleep = sleep or asyncio.sleep
-        self._updated = self._clock()
+        self.limiter = limiter
+        self.horizon = horizon
+        # The longest wait slept while holding the lock: a few of the token's paces (other
+        # processes book one slot ahead each), never a channel's minute.
+        self.pace_wait = min(pace_wait, horizon)
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._lock = asyncio.Lock()
+        self._blocked: dict[Limit, float] = {}
+        self._shifts: set[asyncio.Task[None]] = set()
 
-    async def acquire(self) -> None:
+    def known_wait(self, limits: Sequence[Limit]) -> float:
+        """How long this process already knows one of these windows stays full."""
+        now = self._monotonic()
+        until = max((self._blocked.get(limit, 0.0) for limit in limits), default=0.0)
+        return max(0.0, until - now)
+
+    async def peek(self, limits: Sequence[Limit]) -> float:
+        """How long until every window has room; records nothing."""
+        if not limits:
+            return 0.0
+        known = self.known_wait(limits)
+        if known > self.horizon:
+            return known
+        started = self._monotonic()
+        decision = await self.limiter.take(limits, max_wait=-1.0)
+        self._remember(limits, decision.waits, started)
+        return decision.wait
+
+    async def slot(
+        self, limits: Sequence[Limit], booked: Callable[[], object] | None = None
+    ) -> Slot:
+        if not limits:
+            return Slot(0.0, due=self._monotonic())
+        known = self.known_wait(limits)
+        if known > self.horizon:
+            return Slot(known)
         async with self._lock:
-            while True:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                # Float rounding must not leave a token at 0.999999999 forever.
-                if self._tokens >= 1 - 1e-9:
-                    self._tokens = max(0.0, self._tokens - 1)
-                    return
-                await self._sleep((1 - self._tokens) / self.rate)
+            started = self._monotonic()
+            decision = await self.limiter.take(limits, max_wait=self.horizon)
+            if not decision.booked:
+                self._remember(limits, decision.waits, started)
+                return Slot(max(decision.wait, 1e-3))
+            if booked is not None:
+                booked()
+            due = started + decision.wait
+            remaining = due - self._monotonic()
+            if remaining > 0:
+                await self._sleep(remaining)
+        return Slot(0.0, at=decision.at, due=due)
+
+    def leaving(self, limits: Sequence[Limit], slot: Slot) -> None:
+        """Right before the request leaves. If that is more than LATE_TOLERANCE after the
+        moment booked for it (its write-ahead mark committed late, a busy event loop), its
+        stamps move to now in every window (in the background, so the send is not delayed
+        further): the platform counts it from when it arrives, and the windows then admit
+        the next sends from that moment, not from the booking. No slot is wasted, and
+        posts delayed together cannot reach the platform as one bunch over the limit."""
+        late = self._monotonic() - slot.due
+        windows = [limit for limit in limits if limit.limit > 0]
+        if late <= LATE_TOLERANCE or not windows or not slot.at:
+            return
+        task = asyncio.create_task(self._shift(windows, slot.at, late))
+        self._shifts.add(task)
+        task.add_done_callback(self._shifts.discard)
+
+    async def _shift(self, windows: list[Limit], at: float, late: float) -> None:
+        try:
+            await self.limiter.shift(windows, at, late)
+        except Exception as exc:
+            log.warning("could not move a rate-limit stamp: %r", exc)
+
+    def _remember(self, limits: Sequence[Limit], waits: Sequence[float], started: float) -> None:
+        for limit, wait in zip(limits, waits, strict=False):
+            if wait > self.horizon:
+                self._blocked[limit] = started + wait
+        if len(self._blocked) > 256:
+            now = self._monotonic()
+            for limit in [k for k, until in self._blocked.items() if until <= now]:
+                del self._blocked[limit]

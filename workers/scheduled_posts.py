@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,17 @@ from platforms.base import (
 from platforms.credentials import SecretBox, SecretsUnavailableError
 from platforms.errors import ErrorCode
 from services.clock import Clock, SystemClock
-from services.notify import NullNotifier, OwnerNotifier
+from services.notify import NullNotifier, OwnerNotifier, enqueue_published_notices
+from services.post_life import record_publications
+from services.ratelimit import (
+    TELEGRAM_GLOBAL,
+    Limit,
+    MemoryLimiter,
+    SharedLimiter,
+    ceil_ms,
+    telegram_chat_key,
+    telegram_limits,
+)
 from storage.models import Content, PublishAttempt, ScheduledPost, Target, TargetStatus
 from storage.repositories import (
     CredentialRepository,
@@ -44,11 +53,23 @@ from storage.repositories import (
 )
 from storage.uow import Database
 from workers import metrics
-from workers.policy import RetryPolicy, SlidingWindowLimiter, TokenBucket, Window
+from workers.policy import (
+    DEFAULT_RATE_LIMIT_WAIT,
+    TELEGRAM_GLOBAL_429_MAX_WAIT,
+    Pacer,
+    RetryPolicy,
+    Slot,
+    Window,
+)
+from workers.write_ahead import LostLease, SendingMarks
 
 log = logging.getLogger("ScheduledPostsWorker")
 
 Write = Callable[[AsyncSession], Awaitable[Any]]
+
+
+def target_key(target_id: int) -> str:
+    return f"target:{target_id}"
 
 
 def make_worker_id() -> str:
@@ -66,6 +87,44 @@ class RateLimits:
         default_factory=lambda: {"telegram": 30, "instagram": 25, "x": 300}
     )
     enabled: bool = True
+    # Slack for the jitter between a booked slot and Telegram counting the message
+    # (services/ratelimit.py telegram_limits).
+    margin: float = 0.02
+    channel_slack: float = 0.1
+    long_window_wait: float | None = None
+
+    def shared(self, target: Target) -> list[Limit]:
+        """The shared limiter's windows for one send to `target`. Telegram's global pace
+        comes first; every target carries a `target:<id>` key (its hourly cap, or no window
+        at all) so that an X or Instagram 429 can pause that account alone."""
+        if not self.enabled:
+            return []
+        limits: list[Limit] = []
+        if target.platform == "telegram":
+            limits += telegram_limits(
+                target.external_id,
+                channel=True,
+                global_rate=self.telegram_global_per_second,
+                per_channel_per_minute=self.telegram_per_channel_per_minute,
+                margin=self.margin,
+                slack=self.channel_slack,
+            )
+        cap = (
+            target.hourly_cap
+            if target.hourly_cap is not None
+            else self.hourly_caps.get(target.platform)
+        )
+        limits.append(Limit(target_key(target.id), cap or 0, 3600.0))
+        if self.long_window_wait is None:
+            return limits
+        # Optionally, a channel's or target's window is waited for at most this long (the
+        # post is deferred in the database instead). Off by default: measured with three
+        # processes, deferring posts whose channel frees within the horizon cost more
+        # writes and claims than the wait it saved (docs/benchmarks.md).
+        return [
+            limit if limit.period < 10.0 else replace(limit, max_wait=self.long_window_wait)
+            for limit in limits
+        ]
 
     def windows(self, platform: str, target_cap: int | None) -> list[Window]:
         if not self.enabled:
@@ -86,10 +145,14 @@ class RunReport:
     published: int = 0
     retried: int = 0
     deferred: int = 0
+    # 429s answered by a platform (each deferred, never counted as an attempt).
+    rate_limited: int = 0
     failed: int = 0
     unknown: int = 0
     missed: int = 0
     expired: int = 0
+    # Claimed by a process that stopped before sending them: back to `scheduled`.
+    requeued: int = 0
     # Seconds between each published post's scheduled time and its publication.
     lateness: list[float] = field(default_factory=list)
 
@@ -117,7 +180,10 @@ class ScheduledPostsWorker:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         lateness_alert_seconds: float | None = None,
+        published_notices: bool = True,
         alert_cooldown: timedelta = timedelta(minutes=15),
+        limiter: SharedLimiter | None = None,
+        booking_horizon: float = 2.0,
     ) -> None:
         self.db = db
         self.publishers = publishers
@@ -133,22 +199,27 @@ class ScheduledPostsWorker:
         self.batch_size = batch_size
         self.max_batches = max_batches
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._windows = SlidingWindowLimiter()
-        self._buckets: dict[str, TokenBucket] = {}
+        # The limits every process of the bot shares (bot/factory.py create_limiter); alone,
+        # a limiter in this process's memory on its own clock.
+        self.limiter = (
+            limiter if limiter is not None else MemoryLimiter(clock=monotonic, sleep=sleep)
+        )
+        self._pacer = Pacer(
+            self.limiter, horizon=booking_horizon, monotonic=monotonic, sleep=sleep
+        )
+        self._seeded: set[int] = set()
         if self.limits.enabled:
-            self._buckets["telegram"] = TokenBucket(
-                self.limits.telegram_global_per_second,
-                capacity=1.0,
-                clock=monotonic,
-                sleep=sleep,
-            )
             # Claimed posts wait for the global pace while they hold a lease: claim no more
             # than about two seconds' worth, so a crash leaves few posts in `publishing`.
             paced = int(2 * self.limits.telegram_global_per_second)
             self.batch_size = max(1, min(batch_size, paced))
         self._run_lock = asyncio.Lock()
         self._commits = GroupCommit(db, self.worker_id)
+        self._sending = SendingMarks(db, self.worker_id, self.clock)
         self.lateness_alert_seconds = lateness_alert_seconds
+        # "✅ Published" notices in the outbox (owners who muted them get none); off where no
+        # drainer sends the outbox (tests that look at the bare worker).
+        self.published_notices = published_notices
         self.alert_cooldown = alert_cooldown
         self._last_lateness_alert: datetime | None = None
 
@@ -185,11 +256,18 @@ class ScheduledPostsWorker:
         # once the unit is committed.
         async with self.db.write() as session:
             repo = PostRepository(session)
+            requeued = await repo.requeue_unsent(now)
             expired = await repo.expire_leases(now)
             missed = await repo.mark_missed(now, self.grace)
             await repo.decide_unanswered_approvals(now)
             owners = await _owners(session, expired + missed)
         report.expired, report.missed = len(expired), len(missed)
+        report.requeued = len(requeued)
+        if requeued:
+            log.warning(
+                "Посты %s: процесс остановился до отправки, снова в очереди",
+                ", ".join(str(pid) for pid in requeued[:20]),
+            )
         for post_id in expired:
             log.warning("Пост %d: публикация прервана, результат неизвестен (unknown)", post_id)
             await self._notify(
@@ -215,37 +293,66 @@ class ScheduledPostsWorker:
     async def _publish_batch(
         self, rows: list[tuple[ScheduledPost, Content, Target]], report: RunReport
     ) -> None:
-        """Rate limits first, for the whole batch at once: what may go now is reserved, the
-        rest is deferred in one write; then the reserved ones are published concurrently."""
+        """Rate limits first: the targets whose windows are full (in the shared limiter) are
+        deferred for the whole batch in one write; the others are published concurrently,
+        each taking its slot in every window right before its request leaves."""
         await self._seed_windows([target for _post, _content, target in rows])
         now = self.clock.now()
-        reserved_at = now.timestamp()
+        targets = {target.id: target for _post, _content, target in rows}
+        # Telegram's global pace is left out: it is only waited for, never a reason to defer.
+        windows = {
+            target_id: [
+                limit for limit in self.limits.shared(target) if limit.key != TELEGRAM_GLOBAL
+            ]
+            for target_id, target in targets.items()
+        }
+        waits = dict(
+            zip(
+                windows,
+                await asyncio.gather(*(self._pacer.peek(w) for w in windows.values())),
+                strict=True,
+            )
+        )
         ready: list[tuple[ScheduledPost, Content, Target]] = []
         deferred: dict[datetime, list[ScheduledPost]] = {}
         for row in rows:
             post, _content, target = row
-            windows = self.limits.windows(target.platform, target.hourly_cap)
-            # No await between checking and recording: nothing else can take the slot.
-            wait = self._windows.reserve(target.id, windows, reserved_at) if windows else 0.0
+            wait = waits[target.id]
             if wait > 0:
                 # Rounded up to the millisecond: a microsecond early would only defer again.
-                due = now + timedelta(seconds=math.ceil(wait * 1000) / 1000)
-                deferred.setdefault(due, []).append(post)
+                deferred.setdefault(now + timedelta(seconds=ceil_ms(wait)), []).append(post)
             else:
                 ready.append(row)
         if deferred:
             await self._defer(deferred, report)
-        await asyncio.gather(*(self._publish_guarded(row, reserved_at, report) for row in ready))
+        await asyncio.gather(*(self._publish_guarded(row, report) for row in ready))
 
     async def _publish_guarded(
-        self, row: tuple[ScheduledPost, Content, Target], reserved_at: float, report: RunReport
+        self, row: tuple[ScheduledPost, Content, Target], report: RunReport
     ) -> None:
         async with self._semaphore:
             try:
-                await self._publish_one(*row, reserved_at=reserved_at, report=report)
+                await self._publish_one(*row, report=report)
             except Exception:
                 # Nothing here may stop the batch; the lease expiry settles the post later.
                 log.exception("Пост %d: внутренняя ошибка публикации", row[0].id)
+
+    async def _take_slot(
+        self,
+        post: ScheduledPost,
+        target: Target,
+        report: RunReport,
+        booked: Callable[[], object] | None = None,
+    ) -> Slot | None:
+        """The post's slot in every shared window, once its moment has come (send now).
+        None: the windows filled up meanwhile (another process, or this batch): the post
+        was deferred to when they have room, without an attempt."""
+        slot = await self._pacer.slot(self.limits.shared(target), booked)
+        if slot.wait <= 0:
+            return slot
+        when = self.clock.now() + timedelta(seconds=ceil_ms(slot.wait))
+        await self._defer({when: [post]}, report)
+        return None
 
     async def _publish_one(
         self,
@@ -253,7 +360,6 @@ class ScheduledPostsWorker:
         content: Content,
         target: Target,
         *,
-        reserved_at: float,
         report: RunReport,
     ) -> None:
         log.info(
@@ -262,9 +368,6 @@ class ScheduledPostsWorker:
             content.id,
             post.platform,
         )
-        bucket = self._buckets.get(post.platform)
-        if bucket is not None:
-            await bucket.acquire()
         started = self.clock.now()
         try:
             request = await self._request(post, content, target)
@@ -275,13 +378,30 @@ class ScheduledPostsWorker:
                     f"Publishing to {post.platform} is not configured",
                     code=ErrorCode.NOT_CONFIGURED,
                 )
+            if not await _owner_can_post(publisher, target, post.owner_id):
+                await self._hold_for_owner(post, target, report)
+                return
+            # The slot in every shared window, right before the request leaves (after the
+            # rights check, so that its round trip does not delay a booked send).
+            # Write-ahead: from the mark on, a crash leaves the post `unknown`. The mark
+            # starts once the slot is booked, so its commit overlaps the short wait for the
+            # slot's moment (a mark after it would push sends past their slots, in bunches).
+            marking: list[asyncio.Future[None]] = []
+
+            def start_mark() -> None:
+                marking.append(asyncio.ensure_future(self._sending.mark(post.id)))
+
+            slot = await self._take_slot(post, target, report, booked=start_mark)
+            if slot is None:
+                return
             try:
-                if not await _owner_can_post(publisher, target, post.owner_id):
-                    await self._hold_for_owner(post, target, report)
-                    return
-                result = await publisher.publish(request)
-            finally:
-                self._windows.settle(target.id, reserved_at, self.clock.now().timestamp())
+                await (marking[0] if marking else self._sending.mark(post.id))
+            except LostLease:
+                log.warning("Пост %d: аренда истекла до отправки, не отправлен", post.id)
+                return
+            # A send leaving late moves its stamps to now, for every process.
+            self._pacer.leaving(self.limits.shared(target), slot)
+            result = await publisher.publish(request)
         except PublishError as exc:
             await self._on_error(post, target, exc, started, report)
             return
@@ -323,22 +443,40 @@ class ScheduledPostsWorker:
             await self._notify(self.notifier.target_broken(post.owner_id, target.id, reason))
 
     async def _seed_windows(self, targets: list[Target]) -> None:
-        """The first time a target is seen, its sends of the last hour come from the database,
-        so that a restart does not forget them."""
+        """A limiter in this process's memory learns a target's sends of the last hour from
+        the database the first time it sees the target, so that a restart does not forget
+        them. A shared limiter (Redis, the database) already knows: its state is the truth."""
+        limiter = self.limiter
+        if not isinstance(limiter, MemoryLimiter):
+            return
         since = self.clock.now() - timedelta(hours=1)
-        unseeded = [
-            target
-            for target in {t.id: t for t in targets}.values()
-            if not self._windows.seeded(target.id)
-            and self.limits.windows(target.platform, target.hourly_cap)
-        ]
+        unseeded = {
+            target.id: windows
+            for target in targets
+            if target.id not in self._seeded
+            and (
+                windows := [
+                    limit
+                    for limit in self.limits.shared(target)
+                    if limit.key != TELEGRAM_GLOBAL and limit.limit > 0
+                ]
+            )
+        }
         if not unseeded:
             return
         async with self.db.read() as session:
             repo = PostRepository(session)
-            sent = {target.id: await repo.published_since(target.id, since) for target in unseeded}
+            sent = {
+                target_id: await repo.published_since(target_id, since) for target_id in unseeded
+            }
+        now, stamp_now = self.clock.now(), limiter.clock()
+        if len(self._seeded) > 100_000:  # bounded: at worst a target is seeded again
+            self._seeded.clear()
         for target_id, times in sent.items():
-            self._windows.seed(target_id, times)
+            self._seeded.add(target_id)
+            stamps = [stamp_now - (now - at).total_seconds() for at in times]
+            for limit in unseeded[target_id]:
+                limiter.seed(limit, stamps)
 
     async def _defer(
         self, deferred: dict[datetime, list[ScheduledPost]], report: RunReport
@@ -423,7 +561,15 @@ class ScheduledPostsWorker:
             worker_id=self.worker_id,
         )
 
-        finish = PublishedFinish(post.id, result.external_id, result.url, now, attempt)
+        finish = PublishedFinish(
+            post.id,
+            result.external_id,
+            result.url,
+            now,
+            attempt,
+            result.message_ids,
+            owner_id=post.owner_id if self.published_notices else None,
+        )
         simple = result.updated_credentials is None and target.status == TargetStatus.ACTIVE
 
         async def write(session: AsyncSession) -> None:
@@ -468,7 +614,14 @@ class ScheduledPostsWorker:
             worker_id=self.worker_id,
         )
         reason = error.reason
-        if error.error_class == ErrorClass.TRANSIENT and post.attempts < self.retry.max_attempts:
+        if is_rate_limited(error):
+            # A 429 is never a failure: every process backs off the token or the chat for
+            # the platform's wait, and the post comes back after it, its attempt refunded.
+            outcome = "rate_limited"
+            attempt.outcome = "rate_limited"
+            await self._pause(target, error.retry_after)
+            delay = self.retry.rate_limited_delay(error.retry_after)
+        elif error.error_class == ErrorClass.TRANSIENT and post.attempts < self.retry.max_attempts:
             outcome = "retry"
             delay = self.retry.delay(post.attempts, error.retry_after)
         elif error.error_class == ErrorClass.AMBIGUOUS:
@@ -480,7 +633,7 @@ class ScheduledPostsWorker:
 
         async def write(session: AsyncSession) -> tuple[bool, bool]:
             repo = PostRepository(session)
-            if outcome == "retry":
+            if outcome in ("retry", "rate_limited"):
                 done = await repo.finish_retry(
                     post.id,
                     self.worker_id,
@@ -488,6 +641,7 @@ class ScheduledPostsWorker:
                     error=reason,
                     attempt=attempt,
                     code=error.code.value,
+                    refund_attempt=outcome == "rate_limited",
                 )
             elif outcome == "unknown":
                 done = await repo.finish_unknown(
@@ -505,7 +659,16 @@ class ScheduledPostsWorker:
             return done, broken
 
         done, broken_first = await self._commits.run(write)
-        if outcome == "retry":
+        if outcome == "rate_limited":
+            report.rate_limited += 1
+            report.deferred += 1
+            log.warning(
+                "Пост %d: платформа просит подождать (429), повтор через %.1f с: %s",
+                post.id,
+                delay,
+                reason,
+            )
+        elif outcome == "retry":
             report.retried += 1
             log.warning(
                 "Пост %d: временная ошибка (попытка %d из %d), повтор через %.0f с: %s",
@@ -533,6 +696,23 @@ class ScheduledPostsWorker:
             )
         if broken_first:
             await self._notify(self.notifier.target_broken(post.owner_id, target.id, error.reason))
+
+    async def _pause(self, target: Target, retry_after: float | None) -> None:
+        """Tell every process to back off. Telegram does not say which of its limits a 429
+        is for: a short wait pauses the whole token and the channel, a longer one the
+        channel only (workers/policy.py). X and Instagram limit one account: its target."""
+        wait = DEFAULT_RATE_LIMIT_WAIT if retry_after is None else max(0.0, retry_after)
+        keys = [target_key(target.id)]
+        if target.platform == "telegram":
+            keys = [telegram_chat_key(target.external_id)]
+            if wait <= TELEGRAM_GLOBAL_429_MAX_WAIT:
+                keys.append(TELEGRAM_GLOBAL)
+        try:
+            for key in keys:
+                await self.limiter.pause(key, wait)
+        except Exception:
+            # The post is deferred past the wait all the same.
+            log.exception("Не удалось записать паузу лимита %s", keys)
 
     async def _check_lateness(self, rows: list[tuple[ScheduledPost, Content, Target]]) -> None:
         """Alert the admins when posts are claimed later than the threshold after they came
@@ -573,6 +753,10 @@ class ScheduledPostsWorker:
         metrics.QUEUE_DEPTH.set(due)
 
 
+# Published notices wait this long in the outbox, so that a burst becomes one message.
+PUBLISHED_NOTICE_DELAY = timedelta(seconds=5)
+
+
 @dataclass(frozen=True)
 class PublishedFinish:
     post_id: int
@@ -580,6 +764,8 @@ class PublishedFinish:
     url: str | None
     at: datetime
     attempt: PublishAttempt
+    message_ids: tuple[str, ...] = ()  # every message of the post (a Telegram album)
+    owner_id: int | None = None  # for the "✅ Published" notice (None: no notice)
 
 
 async def finish_published_many(
@@ -598,6 +784,15 @@ async def finish_published_many(
             await repo.settle_unknown_as_published(
                 finish.post_id, external_id=finish.external_id, url=finish.url, now=finish.at
             )
+    # Issue 12: the messages are kept and the posts' auto-deletes planned in this unit.
+    await record_publications(session, [(f.post_id, f.message_ids, f.at) for f in finishes])
+    # The owners' "✅ Published" notices go into the outbox in this same unit (no write of
+    # their own, none lost to a crash); the drainer groups a burst into one message.
+    await enqueue_published_notices(
+        session,
+        [(f.owner_id, f.post_id, f.at) for f in finishes if f.owner_id is not None],
+        delay=PUBLISHED_NOTICE_DELAY,
+    )
 
 
 class GroupCommit:
@@ -653,6 +848,13 @@ class GroupCommit:
             else:
                 if not future.done():
                     future.set_result(result)
+
+
+def is_rate_limited(error: PublishError) -> bool:
+    """Every publisher maps its platform's 429 (Telegram's RetryAfter, X's TooManyRequests,
+    Instagram's throttling) to the code RATE_LIMITED; the class stays transient (nothing
+    was published), but the worker treats it as its own outcome: never an attempt."""
+    return error.code == ErrorCode.RATE_LIMITED and error.error_class == ErrorClass.TRANSIENT
 
 
 async def _owner_can_post(publisher: Any, target: Target, owner_id: int) -> bool:

@@ -15,14 +15,28 @@ Public API for other features:
 
 from handlers.accounts.callbacks import AccountCb
 from handlers.accounts.keyboards import link_buttons
+from handlers.accounts.quick import (
+    LINK_CHANNEL_REQUEST,
+    LinkOutcome,
+    channel_picker_keyboard,
+    is_picking_channel,
+    link_channel,
+    linked_channel,
+)
 from handlers.accounts.router import build_router
 from handlers.accounts.states import LinkChannel, LinkInstagram, LinkX
 
 __all__ = [
+    "LINK_CHANNEL_REQUEST",
     "AccountCb",
     "LinkChannel",
     "LinkInstagram",
+    "LinkOutcome",
     "LinkX",
     "build_router",
+    "channel_picker_keyboard",
+    "is_picking_channel",
     "link_buttons",
+    "link_channel",
+    "linked_channel",
 ]

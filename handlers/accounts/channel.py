@@ -22,6 +22,7 @@ from handlers.accounts.draft import (
     services_of,
     user_of,
 )
+from handlers.accounts.quick import LINK_CHANNEL_REQUEST
 from handlers.accounts.states import LinkChannel
 from handlers.accounts.texts import link_problem_text
 from handlers.dialogs import translated
@@ -33,10 +34,14 @@ CHAT_ID_RE = re.compile(r"^-100\d{5,}$")
 
 
 def channel_reference(message: Message) -> int | str:
-    """The channel the user means: a forwarded post's channel, a -100… id or a @username.
+    """The channel the user means: a forwarded post's channel, the one picked in the chat
+    picker, a -100… id or a @username.
     ValueError when the message names none."""
     if isinstance(message.forward_origin, MessageOriginChannel):
         return message.forward_origin.chat.id
+    shared = message.chat_shared
+    if shared is not None and shared.request_id == LINK_CHANNEL_REQUEST:
+        return shared.chat_id  # picked in Telegram's chat picker (handlers.accounts.quick)
     text = (message.text or "").strip()
     if CHAT_ID_RE.match(text):
         return int(text)

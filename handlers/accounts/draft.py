@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
 from aiogram_dialog.api.entities import DialogUpdateEvent
@@ -39,6 +39,8 @@ class LinkingStart(BaseModel):
     # sealed with SecretBox: its secret is a secret too).
     x_request: str | None = Field(default=None, max_length=4096)
     x_url: str | None = Field(default=None, max_length=2048)
+    # The channel picker's reply keyboard was shown: closing the dialog takes it away.
+    picker: bool = False
 
 
 class LinkingDraft(BaseModel):
@@ -134,14 +136,26 @@ async def on_linking_closed(result: Any, manager: DialogManager) -> None:
     target = None
     if isinstance(result, int):
         target = await services.targets.get(user.id, result)
+    # The first message sent takes the channel picker's reply keyboard away.
+    remove = ReplyKeyboardRemove() if start.picker else None
     if target is not None:
-        await message.answer(linked_text(target, target_name(target)))
+        await message.answer(linked_text(target, target_name(target)), reply_markup=remove)
+        remove = None
     if len(manager.current_stack().intents) > 1:
         return
     if draft.ending == "cancelled":
-        await message.answer(
-            _("Linking cancelled."), reply_markup=None if start.return_to_picker else main_menu()
-        )
+        if remove is not None:
+            await message.answer(_("Linking cancelled."), reply_markup=remove)
+            remove = None
+            if not start.return_to_picker:
+                await message.answer(_("Main menu:"), reply_markup=main_menu())
+        else:
+            await message.answer(
+                _("Linking cancelled."),
+                reply_markup=None if start.return_to_picker else main_menu(),
+            )
+    if remove is not None:
+        await message.answer(_("Closed the channel picker."), reply_markup=remove)
     if start.return_to_picker:
         if draft.ending != "refused":
             from handlers import compose  # at call time: compose's picker shows our buttons

@@ -14,6 +14,7 @@ from aiogram_dialog import DialogManager, StartMode
 
 from handlers.accounts.callbacks import AccountCb
 from handlers.accounts.draft import LinkingStart
+from handlers.accounts.quick import channel_picker_keyboard, channel_picker_text
 from handlers.accounts.states import LinkChannel, LinkInstagram, LinkX
 from handlers.accounts.texts import no_secrets_text, x_not_configured_text, x_unreachable_text
 from platforms.x import XLinkError
@@ -58,6 +59,11 @@ async def open_linking(
             return
         start.x_request = services.accounts.seal(authorization.request_token)
         start.x_url = authorization.url
+    if platform == "telegram":
+        # Telegram's own chat picker, on a reply keyboard (a message of its own: a message
+        # has either an inline or a reply keyboard); the dialog's close takes it away.
+        await message.answer(channel_picker_text(), reply_markup=channel_picker_keyboard())
+        start.picker = True
     if start.return_to_picker:
         # The post's draft stays in the FSM data for the picker to come back to; the state
         # is left so that the post's own handlers keep out of the linking dialog's way.

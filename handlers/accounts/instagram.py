@@ -46,6 +46,9 @@ from services.container import Services
 # How long an Instagram answer waits for the update that asked to finish (milliseconds, as
 # a rule; the bound only keeps a stuck update from holding the answer back for ever).
 UPDATE_WAIT_SECONDS = 30.0
+# How often a waiting login looks for a code another process received, and beats.
+REMOTE_CODE_POLL_SECONDS = 0.3
+REMOTE_BEAT_SECONDS = 3.0
 CODE_RE = re.compile(r"^\d{4,8}$")
 USERNAME_RE = re.compile(r"^@?([A-Za-z0-9._]{1,30})$")
 
@@ -148,6 +151,14 @@ async def on_code(
     services, user = services_of(manager), user_of(manager)
     login = services.linkers.instagram_login(user.id)
     if login is None:
+        # Another process waits for this code (webhook replicas): it takes it from the
+        # database and brings Instagram's answer to the dialog.
+        if await services.accounts.pending.post_code(user.id, code):
+            draft = load_draft(manager)
+            draft.instagram_phase, draft.problem = "logging_in", None
+            save_draft(manager, draft)
+            manager.show_mode = ShowMode.NO_UPDATE
+            return
         # The bot restarted in the middle, or the login ended: it is gone.
         await message.answer(instagram_expired_text())
         await end_linking(manager)
@@ -169,6 +180,9 @@ async def on_not_a_code(
     services, user = services_of(manager), user_of(manager)
     login = services.linkers.instagram_login(user.id)
     if login is None:
+        if await services.accounts.pending.waiting(user.id):
+            set_problem(manager, "format")  # another process waits for the code
+            return
         await message.answer(instagram_expired_text())
         await end_linking(manager)
         return
@@ -213,12 +227,18 @@ async def deliver_login_event(
         await asyncio.wait({update}, timeout=UPDATE_WAIT_SECONDS)
     if isinstance(event, NeedCode):
         phase = "two_factor" if event.kind == "two_factor" else "challenge"
+        # Recorded before the user is asked: the code may reach another process.
+        await services.accounts.pending.open(user_id, event.kind)
         await background.update(
             {"instagram_phase": phase, "problem": "bad_code" if event.retry else None},
             show_mode=ShowMode.SEND,
         )
+        services.linkers.run_in_background(
+            relay_remote_code(background, bot, chat_id, services, user_id, login)
+        )
         return
     services.linkers.drop_instagram(user_id)
+    await services.accounts.pending.close(user_id)
     if isinstance(event, Linked):
         # Instagram is done answering: one write unit stores the session, encrypted.
         target = await services.accounts.save_instagram(user_id, event.account)
@@ -229,8 +249,37 @@ async def deliver_login_event(
     await background.done()
 
 
+async def relay_remote_code(
+    background: BaseDialogManager,
+    bot: Bot,
+    chat_id: int,
+    services: Services,
+    user_id: int,
+    login: InstagramLogin,
+) -> None:
+    """While this process's login waits for a code, takes one that another process received
+    (webhook replicas) and goes on as if it had come here; beats meanwhile, so the others
+    know a process still waits."""
+    pending = services.accounts.pending
+    beat = 0.0
+    while services.linkers.is_current_instagram(user_id, login) and login.waiting_for_code:
+        code = await pending.take_code(user_id)
+        if code is not None and login.waiting_for_code:
+            answer = login.submit_code(code)
+            await deliver_login_event(
+                background, bot, chat_id, services, user_id, login, answer, None
+            )
+            return
+        beat += REMOTE_CODE_POLL_SECONDS
+        if beat >= REMOTE_BEAT_SECONDS:
+            beat = 0.0
+            await pending.beat(user_id)
+        await asyncio.sleep(REMOTE_CODE_POLL_SECONDS)
+
+
 async def on_cancel(_query: Any, _button: Button, manager: DialogManager) -> None:
     services_of(manager).linkers.drop_instagram(user_of(manager).id)
+    await services_of(manager).accounts.pending.close(user_of(manager).id)
     await end_linking(manager, "cancelled")
 
 

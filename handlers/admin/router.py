@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from handlers.admin.callbacks import ADMIN_VIEWS, AdminCb, AdminView
 from handlers.admin.keyboards import admin_keyboard
 from handlers.admin.texts import failed_text, refusal_text, stats_text, users_text, workers_text
+from handlers.charts.pictures import STATS_DAYS, draw_activity, send_drawn
 from storage.models import User
 
 if TYPE_CHECKING:
@@ -33,11 +34,25 @@ def command_view(text: str | None) -> AdminView:
     return next((view for view in ADMIN_VIEWS if view == name), "stats")
 
 
-async def cmd_admin(message: Message, services: Services, db_user: User) -> None:
+def is_admin(message: Message, services: Services, db_user: User) -> bool:
+    return db_user.id in services.limits.admin_ids
+
+
+async def cmd_admin(
+    message: Message, services: Services, db_user: User, user_language: str = "en"
+) -> None:
     if db_user.id not in services.limits.admin_ids:
         await message.answer(refusal_text())
         return
-    text = await render_view(command_view(message.text), services)
+    view = command_view(message.text)
+    if view == "stats":
+        # Charts of every user's posts, numbers in the caption; the 📊 button below still
+        # shows the text figures (last 24 hours and 7 days by status and platform).
+        activity = await services.stats.activity_all(STATS_DAYS)
+        drawn = await draw_activity(activity, user_language, by_platform=True)
+        await send_drawn(message, drawn, admin_keyboard())
+        return
+    text = await render_view(view, services)
     await message.answer(text, reply_markup=admin_keyboard())
 
 
@@ -55,6 +70,8 @@ async def on_admin_view(
 
 def build_router() -> Router:
     router = Router(name="admin")
-    router.message.register(cmd_admin, Command(*ADMIN_VIEWS))
+    # /stats is the admins' only: everyone else's /stats draws their own (handlers/charts).
+    router.message.register(cmd_admin, Command("stats"), is_admin)
+    router.message.register(cmd_admin, Command(*(v for v in ADMIN_VIEWS if v != "stats")))
     router.callback_query.register(on_admin_view, AdminCb.filter())
     return router

@@ -9,19 +9,48 @@ from collections.abc import AsyncIterator
 
 from aiogram.types import Message
 
+from handlers.compose.media import piece_file_id
+from handlers.render import message_html
+from services.albums import AlbumPiece, AlbumService
+
+
+def album_piece(message: Message) -> AlbumPiece:
+    return AlbumPiece(
+        message_id=message.message_id,
+        # A photo's file id, or a video's/file's with its kind (handlers/compose/media.py).
+        file_id=piece_file_id(message),
+        caption=message_html(message) if message.caption else None,
+    )
+
 
 class AlbumCollector:
-    """Telegram sends an album as separate messages sharing a media_group_id. The first
-    one waits briefly for its siblings and handles the whole group; the others stop.
+    """Telegram sends an album as separate messages sharing a media_group_id.
 
-    One per app (built by `build_router`): two apps in one process never share groups."""
+    With `shared` (services.albums, the database) the parts may land in different
+    processes (webhook replicas): the part after which the album stays quiet assembles it.
+    Without it, in this process: the first one waits briefly for its siblings and handles
+    the whole group; the others stop. One per app (built by `build_router`)."""
 
     def __init__(self) -> None:
         self._groups: dict[str, list[Message]] = {}
 
+    async def collect_pieces(
+        self, message: Message, wait: float, shared: AlbumService | None = None
+    ) -> list[AlbumPiece] | None:
+        """The whole album for the message that completes it, None for the others; `wait`:
+        how long a quiet moment must last before the album counts as complete."""
+        if not message.media_group_id:
+            return [album_piece(message)]
+        if shared is not None:
+            return await shared.collect(
+                message.chat.id, message.media_group_id, album_piece(message), wait
+            )
+        group = await self.collect(message, wait)
+        return None if group is None else [album_piece(m) for m in group]
+
     async def collect(self, message: Message, wait: float) -> list[Message] | None:
-        """The whole album for its first message, None for the others; `wait`: how long
-        a quiet moment must last before the album counts as complete."""
+        """In this process only: the whole album for its first message, None for the
+        others."""
         if not message.media_group_id:
             return [message]
         key = f"{message.chat.id}:{message.media_group_id}"

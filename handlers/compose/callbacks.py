@@ -23,9 +23,11 @@ DraftAction = Literal[
     "ai",
     "regenerate",
     "confirm",
+    "queue",  # 📥 Add to queue (issue 12, handlers/compose/queue.py)
+    "queue_defaults",
 ]
 TimePreset = Literal["now", "1h", "3h", "evening", "tomorrow_morning", "tomorrow_evening"]
-OptionAction = Literal["silent", "pin", "buttons", "buttons_clear"]
+OptionAction = Literal["silent", "pin", "buttons", "buttons_clear", "autodelete"]
 
 
 class DraftCb(CallbackData, prefix="draft"):

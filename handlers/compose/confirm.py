@@ -21,7 +21,7 @@ from handlers.compose.texts import buttons_prompt, buttons_refused, post_error_t
 from handlers.keyboards import main_menu
 from handlers.render import time_both
 from services.container import Services
-from services.posts import MAX_URL_BUTTONS, PostRuleError, UrlButton
+from services.posts import MAX_URL_BUTTONS, AlreadySaved, PostRuleError, UrlButton
 from storage.models import User
 
 _BUTTON_LINE_RE = re.compile(r"^(?P<text>.+?)\s+[-—–|]\s+(?P<url>(?:https?|tg)://\S+)$")
@@ -111,14 +111,20 @@ async def on_confirm(
     confirm_locks: UserLocks,
 ) -> None:
     message_id = query.message.message_id if query.message is not None else None
+    # The lock only spares this process a second write; across processes the draft's key
+    # (unique in the database) is what saves the post once.
     async with confirm_locks.hold(db_user.id):
         if await state.get_state() != NewPost.confirm.state:
-            # A second press while (or just after) the first was saving: saved once. This
-            # handler has no state filter, so the second press gets here however quick the
-            # first one was.
+            # A second press while (or just after) the first was saving, here or in another
+            # process: saved once. This handler has no state filter, so the second press
+            # gets here however quick the first one was.
+            saved = message_id is not None and (
+                confirm_locks.saved(db_user.id) == message_id
+                or await services.posts.saved_draft(db_user.id, message_id=message_id) is not None
+            )
             await query.answer(
                 _("Already saved.")
-                if message_id is not None and confirm_locks.saved(db_user.id) == message_id
+                if saved
                 else _("This button is no longer active. Open /menu."),
             )
             return
@@ -140,7 +146,13 @@ async def confirm_draft(
             draft.when,
             source=draft.source,
             prompt=draft.prompt,
+            draft_key=draft.draft_key,
+            message_id=query.message.message_id if query.message is not None else None,
         )
+    except AlreadySaved:
+        # The other press, in another process, saved it a moment ago: nothing more here.
+        await query.answer(_("Already saved."))
+        return False
     except PostRuleError as exc:
         await query.answer()
         if isinstance(query.message, Message):

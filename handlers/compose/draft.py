@@ -31,12 +31,15 @@ class ComposeDraft(BaseModel):
     options: PostOptions = PostOptions()
     chosen: list[TargetId] = []
     # Which button led to the target picker: Back from the confirmation depends on it.
-    mode: Literal["schedule", "publish_now"] | None = None
+    mode: Literal["schedule", "publish_now", "queue"] | None = None
     when: AwareDatetime | None = None  # None: right now
     source: str = Field(default="manual", max_length=16)
     prompt: str | None = None
     # ✏️ Edit was pressed at the preview: Back returns to the unchanged draft.
     editing: bool = False
+    # Set when the confirmation is first shown and saved with the posts under a unique key:
+    # a second Confirm, in whichever process it lands, saves nothing (issue 14).
+    draft_key: str | None = Field(default=None, max_length=64)
 
     def content(self) -> Draft:
         return Draft(

@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.accounts import link_buttons
 from handlers.compose.callbacks import DraftCb, OptionCb, TargetPickCb, TimeCb
+from handlers.compose.delays import auto_delete_label
 from handlers.keyboards import nav_row
 from handlers.render import target_button_text
 from services.posts import PostOptions
@@ -38,6 +39,7 @@ def draft_actions(
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🚀 Publish now"), callback_data=DraftCb(action="publish_now"))
     kb.button(text=_("⏰ Schedule"), callback_data=DraftCb(action="schedule"))
+    kb.button(text=_("📥 Add to queue"), callback_data=DraftCb(action="queue"))
     kb.button(text=_("✏️ Edit"), callback_data=DraftCb(action="edit"))
     kb.button(text=_("🗑 Delete"), callback_data=DraftCb(action="delete"))
     extra = 0
@@ -54,7 +56,7 @@ def draft_actions(
         kb.button(text=_("🖼 Add a picture"), callback_data=DraftCb(action="add_photo"))
         extra += 1
     nav_row(kb)
-    kb.adjust(2, 2, *([1] * extra), 2)
+    kb.adjust(2, 1, 2, *([1] * extra), 2)
     return kb.as_markup()
 
 
@@ -103,8 +105,13 @@ def confirm_keyboard(telegram: bool, options: PostOptions) -> InlineKeyboardMark
             text=mark(bool(options.buttons)) + _("🔗 URL buttons"),
             callback_data=OptionCb(action="buttons"),
         )
+    # Every platform (issue 12): delete the post some time after it is published.
+    kb.button(
+        text=auto_delete_label(options.auto_delete_after),
+        callback_data=OptionCb(action="autodelete"),
+    )
     nav_row(kb)
-    kb.adjust(1, *([3] if telegram else []), 2)
+    kb.adjust(1, *([3] if telegram else []), 1, 2)
     return kb.as_markup()
 
 

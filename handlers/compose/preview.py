@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from aiogram.fsm.context import FSMContext
-from aiogram.types import InputMediaPhoto, Message
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from content.fitting import (
@@ -17,9 +17,11 @@ from content.fitting import (
 )
 from handlers.compose.draft import ComposeDraft, save_draft
 from handlers.compose.keyboards import draft_actions
+from handlers.compose.media import media_items
 from handlers.compose.states import NewPost
-from handlers.compose.texts import ALBUM_LIMIT, clipped, describe_problem, other_platform_view
+from handlers.compose.texts import clipped, describe_problem, other_platform_view
 from platforms.telegram import render_post_html, url_buttons_markup
+from platforms.telegram_media import album_problem, send_media, sendable
 from services.container import Services
 from services.posts import Draft
 from storage.models import User
@@ -31,21 +33,24 @@ async def send_telegram_view(message: Message, draft: Draft) -> None:
     is listed below it."""
     body = render_post_html(draft.title, draft.text)
     length = telegram_visible_length(draft.title, draft.text)
-    photos = [m.file_id for m in draft.media if m.kind == "photo" and m.file_id][:ALBUM_LIMIT]
+    # Photos, videos, GIFs, files: sent as the publisher sends them (platforms/telegram_media).
+    media = sendable(media_items(draft.media))
     markup = url_buttons_markup(draft.options.stored().get("buttons"))
     caption_fits = length <= TELEGRAM_CAPTION_LIMIT
-    if photos and not caption_fits:
-        await message.answer_media_group([InputMediaPhoto(media=p) for p in photos])
-        await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))))
-    elif len(photos) > 1:
-        await message.answer_media_group(
-            [
-                InputMediaPhoto(media=p, caption=body if i == 0 and body else None)
-                for i, p in enumerate(photos)
-            ]
+    if media and album_problem(media) is None and message.bot is not None:
+        await send_media(
+            message.bot,
+            message.chat.id,
+            body,
+            media,
+            markup=markup if caption_fits else None,
+            caption=caption_fits,
         )
-    elif photos:
-        await message.answer_photo(photos[0], caption=body or None, reply_markup=markup)
+        if not caption_fits:
+            await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))))
+    elif media:
+        # Media Telegram would not group (the problem is listed below): the words alone.
+        await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))) or "…")
     elif length > TELEGRAM_TEXT_LIMIT:
         await message.answer(html.escape(clipped(plain_text(draft.title, draft.text))))
     else:

@@ -9,7 +9,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 from handlers.callbacks import MenuCb, NavCb
-from handlers.compose import actions, ai, back, confirm, content, schedule
+from handlers.compose import actions, ai, autodelete, back, confirm, content, queue, schedule
 from handlers.compose.albums import AlbumCollector, UserLocks
 from handlers.compose.callbacks import DraftCb, OptionCb, TargetPickCb, TimeCb
 from handlers.compose.states import NewPost
@@ -17,6 +17,8 @@ from handlers.compose.states import NewPost
 TYPED = F.text & ~F.text.startswith("/")
 NOT_COMMAND = ~F.text.startswith("/")
 BACK = NavCb.filter(F.action == "back")
+# What a post's media may be (a GIF's message has a document too: it is caught either way).
+MEDIA = F.photo | F.video | F.animation | F.document
 
 
 def build_router() -> Router:
@@ -34,8 +36,8 @@ def build_router() -> Router:
     message(content.on_title_not_text, NewPost.title, NOT_COMMAND)
     on_photos = partial(content.on_post_photos, albums=albums)
     for photo_state in (NewPost.content, NewPost.add_photo, NewPost.preview):
-        # At the preview, a photo joins the post.
-        message(on_photos, photo_state, F.photo)
+        # At the preview, a photo (video, GIF, file) joins the post.
+        message(on_photos, photo_state, MEDIA)
     message(content.on_post_text, NewPost.content, TYPED)
     message(content.on_new_version_at_preview, NewPost.preview, TYPED)
     message(content.on_post_unsupported, NewPost.content, NOT_COMMAND)
@@ -63,6 +65,18 @@ def build_router() -> Router:
         DraftCb.filter(F.action.in_({"schedule", "publish_now"})),
     )
 
+    # 📥 Add to queue (issue 12): one tap with one target, one more for default slots.
+    callback(
+        partial(queue.on_add_to_queue, confirm_locks=confirm_locks),
+        NewPost.preview,
+        DraftCb.filter(F.action == "queue"),
+    )
+    callback(
+        partial(queue.on_use_defaults, confirm_locks=confirm_locks),
+        DraftCb.filter(F.action == "queue_defaults"),
+    )
+    callback(back.on_back_to_preview, BACK, queue.QueueOffer.defaults)
+
     # Targets and time.
     callback(schedule.on_target_toggle, NewPost.targets, TargetPickCb.filter(F.target_id > 0))
     callback(schedule.on_targets_done, NewPost.targets, TargetPickCb.filter(F.target_id == 0))
@@ -77,6 +91,11 @@ def build_router() -> Router:
         OptionCb.filter(F.action.in_({"silent", "pin"})),
     )
     callback(confirm.on_option_buttons, NewPost.confirm, OptionCb.filter(F.action == "buttons"))
+    callback(
+        autodelete.on_option_autodelete,
+        NewPost.confirm,
+        OptionCb.filter(F.action == "autodelete"),
+    )
     callback(
         confirm.on_option_buttons_clear,
         NewPost.buttons,

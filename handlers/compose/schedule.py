@@ -13,6 +13,7 @@ from handlers.compose.callbacks import TargetPickCb, TimeCb, TimePreset
 from handlers.compose.draft import load_draft, save_draft
 from handlers.compose.keyboards import target_picker, time_presets
 from handlers.compose.preview import send_preview
+from handlers.compose.queue import queue_draft
 from handlers.compose.steps import ask_for_time, show_confirm
 from handlers.compose.texts import post_error_text, unreadable_time_text
 from services.container import Services
@@ -78,6 +79,9 @@ async def on_targets_done(
     if any(not r.ok for r in services.posts.check(draft.content(), platforms)):
         # Back to the preview for these platforms, with the fix-it buttons.
         await send_preview(query.message, state, services, db_user, draft)
+        return
+    if draft.mode == "queue":
+        await queue_draft(query.message, state, services, db_user, draft)
         return
     if draft.mode == "publish_now":
         draft.when = None

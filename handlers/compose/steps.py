@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.compose.draft import ComposeDraft
+from handlers.compose.draft import ComposeDraft, save_draft
 from handlers.compose.keyboards import (
     confirm_keyboard,
     content_keyboard,
@@ -69,6 +71,9 @@ async def show_confirm(
     edit: bool = False,
 ) -> None:
     targets = await services.targets.get_many(user.id, draft.chosen)
+    if draft.draft_key is None:
+        draft.draft_key = uuid.uuid4().hex
+        await save_draft(state, draft)
     await state.set_state(NewPost.confirm)
     markup = confirm_keyboard(
         telegram=any(t.platform == "telegram" for t in targets), options=draft.options

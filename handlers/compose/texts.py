@@ -49,6 +49,20 @@ def describe_problem(result: FitResult, hashtag_limit: int = INSTAGRAM_HASHTAG_L
             )
         elif problem == Problem.TOO_MANY_PICTURES:
             lines.append(_("{platform}: too many pictures.").format(platform=platform))
+        elif problem == Problem.MEDIA_NOT_SUPPORTED:
+            lines.append(
+                _(
+                    "{platform}: I can publish only photos there, not videos, GIFs or files. "
+                    "Choose another target, or send the post with photos."
+                ).format(platform=platform)
+            )
+        elif problem == Problem.BAD_ALBUM:
+            lines.append(
+                _(
+                    "{platform}: these media cannot go out as one album (files group only "
+                    "with files, a GIF goes alone)."
+                ).format(platform=platform)
+            )
     return "\n".join(lines)
 
 
@@ -104,7 +118,8 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
         length=result.length, limit=result.limit
     )
     view = f"<b>{header}</b>\n{html.escape(clipped(text))}"
-    if not draft.pictures:
+    # A video or a file is refused there (listed below): no text card is promised for it.
+    if not draft.media:
         view += "\n\n" + _(
             "🖼 Instagram needs a picture. I will make a text card from the post, or add "
             "your own picture."
@@ -114,8 +129,9 @@ def other_platform_view(platform: str, draft: Draft, result: FitResult) -> str:
 
 def content_prompt(title: str | None, ai_available: bool) -> str:
     text = _(
-        "Send the post: text (formatting is kept), a photo, or an album of up to {album} "
-        "photos with a caption.\nLimits: {text} characters for text, {caption} for a caption."
+        "Send the post: text (formatting is kept), a photo, video, GIF or file, or an album "
+        "of up to {album} photos and videos (or files) with a caption.\nLimits: {text} "
+        "characters for text, {caption} for a caption."
     ).format(album=ALBUM_LIMIT, text=TELEGRAM_TEXT_LIMIT, caption=TELEGRAM_CAPTION_LIMIT)
     if title:
         text = _("Title: <b>{title}</b>").format(title=html.escape(title)) + "\n\n" + text

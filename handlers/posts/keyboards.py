@@ -38,6 +38,11 @@ def post_actions(post: ScheduledPost) -> InlineKeyboardMarkup:
             text=_("🕑 Reschedule"), callback_data=PostCb(action="reschedule", post_id=post.id)
         )
         kb.button(text=_("🚫 Cancel post"), callback_data=PostCb(action="cancel", post_id=post.id))
+    elif status == PostStatus.PUBLISHED and post.external_id:
+        # Issue 12: edit, delete, auto-delete, pin (handlers/post_life).
+        from handlers.post_life import life_buttons
+
+        life_buttons(kb, post.id)
     kb.button(text=_("📄 Duplicate"), callback_data=PostCb(action="duplicate", post_id=post.id))
     kb.button(text=_("⬅️ To the list"), callback_data=PostListCb(status="all", page=0))
     kb.adjust(2)

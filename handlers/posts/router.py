@@ -103,11 +103,13 @@ async def render_post(message: Message, services: Services, user: User, post_id:
     if found is None:
         return False
     post, content, target = found
-    await message.answer(
-        post_text(post, content, target, user.timezone),
-        reply_markup=post_actions(post),
-        disable_web_page_preview=True,
-    )
+    text = post_text(post, content, target, user.timezone)
+    if post.status == PostStatus.PUBLISHED:
+        # Issue 12: deleted, pinned, auto-delete planned (handlers/post_life).
+        from handlers.post_life import life_lines
+
+        text += await life_lines(services.post_life, user.id, post.id, user.timezone)
+    await message.answer(text, reply_markup=post_actions(post), disable_web_page_preview=True)
     return True
 
 

@@ -32,6 +32,8 @@ from handlers.settings.texts import (
     LANGUAGE_NAMES,
     language_name,
     not_text_text,
+    notify_off_label,
+    notify_on_label,
     summary_text,
     timezone_question,
     unknown_zone_text,
@@ -114,6 +116,8 @@ async def main_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str
             for code in LANGUAGES
         ],
         "zone_saved": notice is not None and notice.kind == "zone_saved",
+        "notify_published": user.notify_published,
+        "notify_muted": not user.notify_published,
         **zone_values(user.timezone, now),
     }
 
@@ -159,6 +163,14 @@ async def on_language_chosen(
     if language != user.language:
         await services_of(manager).users.set_language(user.id, language)
         remember(manager, language=language)
+
+
+async def on_notify_toggled(
+    _callback: CallbackQuery, _button: Button, manager: DialogManager
+) -> None:
+    user = user_of(manager)  # detached: the snapshot follows the write for this render
+    user.notify_published = not user.notify_published
+    await services_of(manager).users.set_notify_published(user.id, user.notify_published)
 
 
 async def save_zone(manager: DialogManager, zone: str) -> None:
@@ -215,6 +227,12 @@ def build_dialog() -> Dialog:
             on_click=on_language_chosen,
         ),
         SwitchTo(translated("🕑 Time zone"), id="tz", state=Settings.timezone),
+        Button(
+            notify_on_label(), id="notify_off", on_click=on_notify_toggled, when="notify_published"
+        ),
+        Button(
+            notify_off_label(), id="notify_on", on_click=on_notify_toggled, when="notify_muted"
+        ),
         Cancel(translated("🏠 Menu"), id="menu", on_click=on_menu),
         state=Settings.main,
         getter=main_getter,

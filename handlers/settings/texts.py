@@ -23,6 +23,15 @@ def summary_text() -> Format:
     )
 
 
+def notify_on_label() -> Format:
+    """The toggle while "✅ Published" notices are on (pressing turns them off)."""
+    return translated("🔔 Tell me when a post goes out: on")
+
+
+def notify_off_label() -> Format:
+    return translated("🔕 Tell me when a post goes out: off")
+
+
 def zone_saved_text() -> Format:
     """Shown once above the main window after a change of zone: `tz`, `local_time`."""
     return translated(

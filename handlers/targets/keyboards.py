@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.accounts import link_buttons
 from handlers.callbacks import MenuCb
 from handlers.keyboards import nav_row
+from handlers.queues.callbacks import QueueCb
 from handlers.render import target_button_text
 from handlers.targets.callbacks import TargetCb
 from storage.models import Target, TargetStatus
@@ -30,6 +31,11 @@ def targets_keyboard(targets: Sequence[Target]) -> InlineKeyboardMarkup:
 
 def target_keyboard(target: Target) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("📥 Queue and time slots"),
+        callback_data=QueueCb(action="view", target_id=target.id),
+    )
+    kb.button(text=_("🕘 Time slots"), callback_data=QueueCb(action="slots", target_id=target.id))
     kb.button(text=_("🔌 Unlink"), callback_data=TargetCb(action="unlink", target_id=target.id))
     kb.button(text=_("⬅️ Back"), callback_data=TargetCb(action="list"))
     kb.adjust(1)

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import MenuCb
 from handlers.failures import failure_text
 from handlers.keyboards import main_menu
+from handlers.queues.texts import slots_line
 from handlers.render import target_label
 from handlers.targets.callbacks import TargetCb
 from handlers.targets.keyboards import target_keyboard, targets_keyboard, unlink_keyboard
@@ -54,7 +55,7 @@ async def on_target_view(
         await query.answer(not_yours_text(), show_alert=True)
         return
     await query.answer()
-    text = target_label(target)
+    text = target_label(target) + "\n" + slots_line(target.posting_slots)
     if target.status == TargetStatus.BROKEN:
         text += "\n" + _("⚠️ Publishing fails: {error}").format(
             error=escape(failure_text(target.error_code))

@@ -5,4 +5,4 @@ importing Alembic (storage.db.ensure_schema). Whoever adds a migration updates i
 compares it with Alembic's own head (tests/foundation/test_migrations.py).
 """
 
-HEAD_REVISION = "0005_rule_runs"
+HEAD_REVISION = "0011_notify_published"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
@@ -10,6 +11,8 @@ from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# An arbitrary constant of this application: the PostgreSQL advisory lock migrations hold.
+MIGRATION_LOCK = 0x43555241
 
 
 def _run(connection: Connection) -> None:
@@ -20,6 +23,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes may start on a new database at once (worker replicas): the
+            # first migrates, the others wait here and then find the schema current. Alembic
+            # reads the stored revision after this lock, inside the same transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

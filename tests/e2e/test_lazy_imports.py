@@ -33,6 +33,7 @@ LAZY = (
     "openai",
     "requests",
     "cryptography",
+    "matplotlib",  # the chat's pictures (content/charts.py): drawn on first /calendar, /stats
 )
 
 STARTED_BOT = """
@@ -81,6 +82,9 @@ def _started_bot_modules(fake_tg: FakeTelegram, tmp_path: Path, url: str) -> lis
             "X_CONSUMER_KEY": "key",
             "X_CONSUMER_SECRET": "secret",
             "SECRET_KEY": "a passphrase for the tests",
+            # The Mini App's server and buttons (issue 13), on a port of its own.
+            "MINIAPP_URL": "https://calendar.example.org/app/",
+            "MINIAPP_PORT": "0",
         }
     )
     done = subprocess.run(
@@ -105,6 +109,7 @@ async def test_a_started_bot_has_not_imported_optional_libraries(
     loaded = await _run(fake_tg, tmp_path, url)
     assert loaded == [], f"imported at start-up: {loaded}"
     assert fake_tg.calls_to("setMyCommands")  # the start-up hooks did run
+    assert fake_tg.calls_to("setChatMenuButton")  # the Mini App started too
 
 
 @pytest.mark.slow

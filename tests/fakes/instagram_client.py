@@ -105,6 +105,7 @@ class FakeInstagram:
     def __init__(self) -> None:
         self.accounts: dict[str, FakeAccount] = {}
         self.published: list[Published] = []
+        self.deleted: list[Published] = []  # issue 12: media_delete moves them here
         self.calls: list[Recorded] = []
         self.upload_faults: list[BaseException] = []
         self.faults_after_publishing: list[BaseException] = []
@@ -321,6 +322,31 @@ class FakeInstagramClient:
             delay_range=self.delay_range,
         )
         return self._publish("photo", [path], caption)
+
+    # ---- after publishing (issue 12) ----
+
+    def _own_media(self, media_id: str) -> Published:
+        account = self._check_session()
+        pk, _sep, owner = str(media_id).partition("_")
+        for item in self.world.published:
+            if item.pk == pk and item.username == account.username:
+                if owner and owner != account.pk:
+                    raise ig.MediaNotFound("media not found")
+                return item
+        raise ig.MediaNotFound("media not found")
+
+    def media_edit(self, media_id: str, caption: str, **kwargs: Any) -> dict[str, Any]:
+        self.world.record(self.number, "media_edit", media_id=media_id, caption=caption)
+        item = self._own_media(media_id)
+        item.caption = caption
+        return {"status": "ok"}
+
+    def media_delete(self, media_id: str) -> bool:
+        self.world.record(self.number, "media_delete", media_id=media_id)
+        item = self._own_media(media_id)
+        self.world.published.remove(item)
+        self.world.deleted.append(item)
+        return True
 
     def album_upload(self, paths: list[Path], caption: str, **kwargs: Any) -> Any:
         self.world.record(

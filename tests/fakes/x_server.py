@@ -69,6 +69,7 @@ class FakeXServer:
         self.request_tokens: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, tuple[str, str]] = {}  # token -> (secret, user id)
         self.tweets: list[Tweet] = []
+        self.deleted_tweets: list[Tweet] = []  # issue 12: gone from `tweets`, kept here
         self.media: dict[str, bytes] = {}
         self.calls: list[XCall] = []
         self.faults: dict[str, list[XFault]] = {}
@@ -88,6 +89,7 @@ class FakeXServer:
         app.router.add_get("/2/users/me", self._me)
         app.router.add_post("/2/media/upload", self._media_upload)
         app.router.add_post("/2/tweets", self._create_tweet)
+        app.router.add_delete("/2/tweets/{tweet_id}", self._delete_tweet)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -349,6 +351,39 @@ class FakeXServer:
             )
 
         return await self._guarded("tweets", request, work)
+
+    async def _delete_tweet(self, request: web.Request) -> web.StreamResponse:
+        """DELETE /2/tweets/:id: only the author deletes; a missing post is 404."""
+
+        async def work(request: web.Request, body: Any) -> web.StreamResponse:
+            user = self._user_for(request)
+            tweet_id = request.match_info["tweet_id"]
+            tweet = next((t for t in self.tweets if t.id == tweet_id), None)
+            if tweet is None:
+                return web.json_response(
+                    {
+                        "title": "Not Found Error",
+                        "detail": f"Could not find tweet with id: [{tweet_id}].",
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        "status": 404,
+                    },
+                    status=404,
+                )
+            if tweet.user_id != user.id:
+                return web.json_response(
+                    {
+                        "title": "Forbidden",
+                        "detail": "You are not authorized to delete this Tweet.",
+                        "type": "about:blank",
+                        "status": 403,
+                    },
+                    status=403,
+                )
+            self.tweets.remove(tweet)
+            self.deleted_tweets.append(tweet)
+            return web.json_response({"data": {"deleted": True}})
+
+        return await self._guarded("delete", request, work)
 
 
 class _Unauthorized(Exception):

@@ -11,12 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {
-    "handlers": {"workers", "bot"},
-    "workers": {"handlers", "bot"},
-    "services": {"handlers", "workers", "bot"},
-    "storage": {"handlers", "workers", "bot", "services", "platforms", "content"},
-    "platforms": {"handlers", "workers", "bot", "services"},
-    "content": {"handlers", "workers", "bot", "services"},
+    "handlers": {"workers", "bot", "webapp"},
+    "workers": {"handlers", "bot", "webapp"},
+    # The Mini App (issue 13) is the chat's sibling: services only, no SQL in the web layer.
+    "webapp": {"handlers", "workers", "bot", "storage"},
+    "services": {"handlers", "workers", "bot", "webapp"},
+    "storage": {"handlers", "workers", "bot", "services", "platforms", "content", "webapp"},
+    "platforms": {"handlers", "workers", "bot", "services", "webapp"},
+    "content": {"handlers", "workers", "bot", "services", "webapp"},
 }
 
 

@@ -209,6 +209,10 @@ async def test_owner_is_told_when_a_channel_with_html_in_its_title_breaks(
 
     group = create_workers(harness.app, AsyncIOScheduler(timezone="UTC"))
     await group.runners[0].worker.run_once()
+    # The worker enqueued what it tells the owner; the notifications worker sends it.
+    drainer = group.by_name("NotificationsWorker")
+    assert drainer is not None
+    await drainer.worker.run_once()
 
     told = [visible_text(m["text"]) for m in chat.sent()[before:]]
     assert any(f"I cannot publish to {TRICKY_TITLE} any more" in t for t in told), told
@@ -358,8 +362,18 @@ async def test_unsupported_content_keeps_the_title_button_truthful(
     await chat.send("/new")
     await chat.tap("Add a title")
     await chat.send("Weekly digest")
-    (answer,) = await chat.send(document={"file_id": "doc-1", "file_unique_id": "d1"})
-    assert answer["text"] == "Send text, a photo or an album."
+    # A file is a post's media now (issue 12); a sticker is not.
+    sticker = {
+        "file_id": "st-1",
+        "file_unique_id": "s1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    (answer,) = await chat.send(sticker=sticker)
+    assert answer["text"] == "Send text, a photo, video, GIF or file, or an album."
     # The title is there: the button offers to change it, not to add one.
     assert "🏷 Change the title" in buttons(answer)
     assert "🏷 Add a title" not in buttons(answer)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -194,6 +195,22 @@ def make_worker(
     )
 
 
+def posts_in_questions(fake_tg: FakeTelegram, owner_id: int = USER_ID) -> set[int]:
+    """The posts the owner was asked about: a decision message names its post; a grouped
+    notice (a burst sent as one message by the notification outbox, with a button to the
+    list) names each of its posts, or says how many more there are."""
+    import re
+
+    asked: set[int] = set()
+    for message in decision_messages(fake_tg, owner_id):
+        asked.add(int(message["text"].split("#", 1)[1].split(" ", 1)[0]))
+    for message in fake_tg.sent_to(owner_id):
+        text = str(message.get("text", ""))
+        if "need your attention" in text:
+            asked |= {int(found) for found in re.findall(r"#(\d+)", text)}
+    return asked
+
+
 def decision_messages(fake_tg: FakeTelegram, owner_id: int = USER_ID) -> list[dict[str, Any]]:
     """Messages to the owner that carry the Retry / Mark published / Cancel buttons."""
     found = []
@@ -265,7 +282,8 @@ def start_worker_process(
     return BotProcess(process, port, log_path)
 
 
-async def wait_healthy(processes: list[BotProcess], within: float = 60.0) -> None:
+async def wait_healthy(processes: list[BotProcess], within: float = 180.0) -> None:
+    # Generous: on a busy machine one start (imports, migrations) takes tens of seconds.
     import aiohttp
 
     deadline = time.monotonic() + within
@@ -329,6 +347,39 @@ async def wait_until_settled(
         if time.monotonic() > deadline:
             raise AssertionError(f"posts did not settle: {counts}")
         await asyncio.sleep(0.2)
+
+
+def enforced_limits_env(
+    fake_tg: FakeTelegram, *, per_second: int = 30, per_channel_per_minute: int = 20
+) -> dict[str, str]:
+    """The fake enforces Telegram's limits (429 with retry_after past them) and the worker
+    processes are configured with the same ones: the bot's shared limiter must keep every
+    process under them together."""
+    fake_tg.global_limit_per_second = per_second
+    fake_tg.flood_limit_per_minute = per_channel_per_minute
+    return {
+        "TELEGRAM_GLOBAL_RATE": str(per_second),
+        "TELEGRAM_CHANNEL_PER_MINUTE": str(per_channel_per_minute),
+        "TELEGRAM_HOURLY_CAP": "0",
+        # Every test its own keys in a shared Redis (or database).
+        "RATE_LIMIT_NAMESPACE": f"t{uuid.uuid4().hex[:12]}",
+    }
+
+
+async def redis_url_or_skip() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.ping()
+    except Exception:
+        import pytest
+
+        pytest.skip(f"Redis is not reachable at {url}")
+    finally:
+        await client.aclose()
+    return url
 
 
 def utcnow() -> datetime:

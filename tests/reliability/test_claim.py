@@ -63,5 +63,9 @@ async def test_finishing_needs_the_lease(
         repo = PostRepository(session)
         await repo.claim_due(clock.now(), "owner", timedelta(seconds=60), 1)
         assert not await repo.defer_claimed(seeded.post_ids, "someone-else", clock.now())
+        assert await repo.mark_sending(seeded.post_ids, "someone-else", clock.now()) == set()
+        assert await repo.mark_sending(seeded.post_ids, "owner", clock.now()) == {
+            seeded.post_ids[0]
+        }
         assert await repo.expire_leases(clock.now() + timedelta(seconds=61)) == seeded.post_ids
         assert not await repo.defer_claimed(seeded.post_ids, "owner", clock.now())

@@ -162,9 +162,10 @@ async def test_flood_control_waits_as_long_as_telegram_asks(
     await worker.run_once()
 
     assert (await statuses(session_factory))[post_id] == PostStatus.PUBLISHED
-    assert [a.outcome for a in await attempts(session_factory, post_id)] == [
-        "transient",
-        "published",
+    # A 429 is its own outcome, and never an attempt: the publication is attempt 1.
+    assert [(a.attempt, a.outcome) for a in await attempts(session_factory, post_id)] == [
+        (1, "rate_limited"),
+        (1, "published"),
     ]
     assert delivered_texts(fake_tg) == {"post-0": 1}
 

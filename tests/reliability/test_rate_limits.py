@@ -11,13 +11,23 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
 from aiogram import Bot
+from sqlalchemy import select
 
+from platforms.base import PublishError
 from services.clock import ManualClock
+from services.ratelimit import (
+    TELEGRAM_GLOBAL,
+    Limit,
+    MemoryLimiter,
+    telegram_chat_key,
+    telegram_limits,
+)
 from storage.db import SessionFactory
-from storage.models import PostStatus
+from storage.models import PostStatus, ScheduledPost
 from storage.uow import Database
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, Fault
 from tests.reliability.support import (
     attempts,
     channel_id,
@@ -26,8 +36,8 @@ from tests.reliability.support import (
     seed_posts,
     status_counts,
 )
-from workers.policy import TokenBucket
-from workers.scheduled_posts import RateLimits, ScheduledPostsWorker
+from workers.policy import Pacer, RetryPolicy
+from workers.scheduled_posts import RateLimits, ScheduledPostsWorker, is_rate_limited
 
 
 def paced_by(clock: ManualClock) -> tuple[Callable[[], float], Callable[[float], Awaitable[None]]]:
@@ -92,7 +102,11 @@ async def test_burst_of_200_to_one_channel_never_exceeds_20_per_minute(
     seeded = await seed_posts(
         session_factory, 200, channels=1, due=start, fake_tg=fake_tg, hourly_cap=0
     )
-    worker = make_worker(uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep)
+    # One publication at a time: on the manual clock, the others' pacing sleeps would pass
+    # while one writes its sending mark (see below).
+    worker = make_worker(
+        uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep, concurrency=1
+    )
 
     await drive(worker, clock, session_factory, 200)
 
@@ -144,19 +158,23 @@ async def test_global_pace_stays_under_30_per_second_across_channels(
     assert times[-1] - times[0] < 6.0
 
 
-async def test_token_bucket_spaces_sends_evenly() -> None:
+async def test_the_pacer_spaces_sends_evenly() -> None:
     now = [0.0]
     moments: list[float] = []
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    bucket = TokenBucket(30, capacity=1, clock=lambda: now[0], sleep=sleep)
+    def clock() -> float:
+        return now[0]
+
+    pacer = Pacer(MemoryLimiter(clock=clock, sleep=sleep), monotonic=clock, sleep=sleep)
+    limits = telegram_limits(-1, channel=True, per_channel_per_minute=1000)
     for _ in range(90):
-        await bucket.acquire()
+        assert (await pacer.slot(limits)).wait == 0.0
         moments.append(now[0])
     assert max_in_window(moments, 1.0) <= 30
-    assert moments[-1] - moments[0] < 3.0
+    assert moments[-1] - moments[0] < 3.1  # 30 per 1.02 s
 
 
 async def test_hourly_caps_per_target_defer_and_later_publish(
@@ -176,7 +194,11 @@ async def test_hourly_caps_per_target_defer_and_later_publish(
     await seed_posts(
         session_factory, 40, channels=1, due=start, fake_tg=fake_tg, prefix="b", channel_offset=1
     )
-    worker = make_worker(uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep)
+    # One publication at a time, as above: on the manual clock the other publications'
+    # pacing sleeps would pass while one writes its sending mark.
+    worker = make_worker(
+        uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep, concurrency=1
+    )
 
     first = await worker.run_once()
     assert first.published == 5 + 20
@@ -204,3 +226,121 @@ def test_default_caps_are_the_seeds_and_zero_turns_a_cap_off() -> None:
     assert [(w.seconds, w.limit) for w in limits.windows("telegram", 0)] == [(60.0, 20)]
     assert [(w.seconds, w.limit) for w in limits.windows("x", 50)] == [(3600.0, 50)]
     assert RateLimits(enabled=False).windows("telegram", None) == []
+
+
+async def test_a_429_pauses_the_channel_and_defers_without_using_an_attempt(
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
+) -> None:
+    monotonic, sleep = paced_by(clock)
+    fake_tg.clock = monotonic
+    seeded = await seed_posts(session_factory, 4, channels=1, due=clock.now(), fake_tg=fake_tg)
+    # With one attempt allowed, any 429 that counted as an attempt would fail a post.
+    for _ in range(3):
+        fake_tg.fail_next(
+            "sendMessage",
+            Fault(status=429, description="Too Many Requests: retry after 7", retry_after=7),
+        )
+    worker = make_worker(
+        uow,
+        bot,
+        clock,
+        limits=RateLimits(),
+        retry=RetryPolicy(max_attempts=1, jitter=0.0),
+        monotonic=monotonic,
+        sleep=sleep,
+        concurrency=1,
+    )
+
+    first = await worker.run_once()
+    assert first.failed == 0 and first.rate_limited == 1
+    # The channel is paused in the shared limiter for every process: its other posts wait.
+    chat = [Limit(telegram_chat_key(channel_id(0)), 0, 60.0)]
+    assert await worker.limiter.reserve(chat) == pytest.approx(7.0, abs=0.1)
+    # A wait of several seconds is the channel's: the token's pace is not paused.
+    assert await worker.limiter.reserve([Limit(TELEGRAM_GLOBAL, 0, 1.0)]) == 0.0
+    assert (await status_counts(session_factory)) == {PostStatus.SCHEDULED: 4}
+
+    await drive(worker, clock, session_factory, 4)
+    assert set(delivered_texts(fake_tg).values()) == {1}
+    async with session_factory() as session:
+        rows = (await session.scalars(select(ScheduledPost.attempts))).all()
+    assert set(rows) == {1}  # one real attempt each; the 429s were refunded
+    history = [
+        (a.attempt, a.outcome)
+        for post_id in seeded.post_ids
+        for a in await attempts(session_factory, post_id)
+    ]
+    # Each 429 is in the history, numbered as the attempt that then went through.
+    assert sorted(history) == [(1, "published")] * 4 + [(1, "rate_limited")] * 3
+
+
+async def test_a_short_429_pauses_the_whole_token(
+    uow: Database,
+    session_factory: SessionFactory,
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    clock: ManualClock,
+) -> None:
+    monotonic, sleep = paced_by(clock)
+    fake_tg.clock = monotonic
+    await seed_posts(session_factory, 1, channels=1, due=clock.now(), fake_tg=fake_tg)
+    fake_tg.fail_next(
+        "sendMessage",
+        Fault(status=429, description="Too Many Requests: retry after 1", retry_after=1),
+    )
+    worker = make_worker(
+        uow, bot, clock, limits=RateLimits(), monotonic=monotonic, sleep=sleep, concurrency=1
+    )
+    report = await worker.run_once()
+    assert (report.rate_limited, report.failed, report.retried) == (1, 0, 0)
+    assert await worker.limiter.reserve([Limit(TELEGRAM_GLOBAL, 0, 1.0)]) == pytest.approx(
+        1.0, abs=0.1
+    )
+    await drive(worker, clock, session_factory, 1)
+
+
+def classify_x_error_429() -> PublishError:
+    import aiohttp
+
+    from platforms.x import classify_x_error
+
+    exc = aiohttp.ClientResponseError(None, (), status=429)  # type: ignore[arg-type]
+    return classify_x_error(exc, sent=True, now=0.0)
+
+
+def classify_instagram_429() -> PublishError:
+    from instagrapi import exceptions as ig
+
+    from platforms.instagram import classify_instagram_error
+
+    return classify_instagram_error(ig.ClientThrottledError("429 Too Many Requests"))
+
+
+def classify_telegram_429() -> PublishError:
+    from aiogram.exceptions import TelegramRetryAfter
+    from aiogram.methods import SendMessage
+
+    from platforms.telegram import classify_telegram_error
+
+    method = SendMessage(chat_id=1, text="x")
+    return classify_telegram_error(TelegramRetryAfter(method, "Flood control", 3))
+
+
+@pytest.mark.parametrize(
+    ("platform", "error"),
+    [
+        ("x", classify_x_error_429),
+        ("instagram", classify_instagram_429),
+        ("telegram", classify_telegram_429),
+    ],
+)
+def test_every_platform_429_is_rate_limited_not_a_failure(
+    platform: str, error: Callable[[], PublishError]
+) -> None:
+    mapped = error()
+    assert is_rate_limited(mapped), (platform, mapped)
+    assert mapped.retry_after is not None and mapped.retry_after > 0

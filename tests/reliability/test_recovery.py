@@ -33,9 +33,10 @@ async def test_expired_leases_become_unknown_and_owners_are_asked(
     seeded = await seed_posts(session_factory, 2, channels=1, due=clock.now(), fake_tg=fake_tg)
     # A process claimed both, then died.
     async with session_factory() as session, session.begin():
-        claimed = await PostRepository(session).claim_due(
-            clock.now(), "dead-host:1:abc", timedelta(seconds=120), 10
-        )
+        repo = PostRepository(session)
+        claimed = await repo.claim_due(clock.now(), "dead-host:1:abc", timedelta(seconds=120), 10)
+        # Their requests were leaving (write-ahead mark) when the process died.
+        await repo.mark_sending([c.id for c in claimed], "dead-host:1:abc", clock.now())
     assert len(claimed) == 2
     worker = make_worker(uow, bot, clock, lease=timedelta(seconds=120))
 

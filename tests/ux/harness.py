@@ -165,7 +165,8 @@ def check_telegram_limits(calls: list[Any]) -> None:
         params = call.params
         if call.method in ("sendMessage", "editMessageText"):
             assert len(visible_text(str(params.get("text", "")))) <= 4096, call.method
-        if call.method == "sendPhoto" and params.get("caption"):
+        captioned = ("sendPhoto", "sendVideo", "sendAnimation", "sendDocument")
+        if call.method in captioned and params.get("caption"):
             assert len(visible_text(str(params["caption"]))) <= 1024, call.method
         if call.method == "sendMediaGroup":
             for item in params.get("media", []):

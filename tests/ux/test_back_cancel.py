@@ -293,7 +293,9 @@ async def test_cancel_leaves_linking(sqlite_harness: Harness) -> None:
     reply = await chat.tap("Cancel")
     assert await chat.state() is None
     assert await chat.data() == {}
-    assert reply[-1]["text"] == "Linking cancelled."
+    # The first answer takes the channel picker's reply keyboard away; the menu follows.
+    assert [m["text"] for m in reply[-2:]] == ["Linking cancelled.", "Main menu:"]
+    assert sqlite_harness.fake.reply_keyboards[USER_ID] is None
     assert "✍️ New post" in [
         b["text"] for row in reply[-1]["reply_markup"]["inline_keyboard"] for b in row
     ]

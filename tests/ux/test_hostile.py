@@ -69,7 +69,7 @@ async def _forged_updates_are_refused(
     assert call.params["secret_token"] == secret
     allowed = call.params["allowed_updates"]
     allowed = json.loads(allowed) if isinstance(allowed, str) else allowed
-    assert set(allowed) <= {"message", "callback_query"}
+    assert set(allowed) <= {"message", "callback_query", "my_chat_member"}
 
     forged = start_update(USER_ID, {"id": USER_ID, "type": "private", "first_name": "M"})
     async with TestClient(

@@ -178,14 +178,29 @@ async def test_settings_language_and_time_zone(harness: Harness) -> None:
     assert settings["text"] == (
         "<b>Settings</b>\nLanguage: English\nTime zone: UTC (it is 2026-12-01 09:00 there now)"
     )
-    assert labels(settings) == ["✓ English", "Русский", "🕑 Time zone", "🏠 Menu"]
+    notices_on = "🔔 Tell me when a post goes out: on"
+    assert labels(settings) == ["✓ English", "Русский", "🕑 Time zone", notices_on, "🏠 Menu"]
     assert await chat.state() == Settings.main.state
+
+    # "✅ Published" notices: one tap off, one tap on, saved each time.
+    (muted,) = await chat.tap(notices_on)
+    assert "🔕 Tell me when a post goes out: off" in labels(muted)
+    assert (await harness.app.services.users.get(USER_ID)).notify_published is False  # type: ignore[union-attr]
+    (unmuted,) = await chat.tap("🔕 Tell me when a post goes out: off")
+    assert notices_on in labels(unmuted)
+    assert (await harness.app.services.users.get(USER_ID)).notify_published is True  # type: ignore[union-attr]
 
     # One tap: saved, and the same message redrawn in the new language at once.
     (shown,) = await chat.tap("Русский")
     assert shown["message_id"] == settings["message_id"]
     assert "<b>Настройки</b>\nЯзык: Русский\nЧасовой пояс: UTC" in shown["text"]
-    assert labels(shown) == ["English", "✓ Русский", "🕑 Часовой пояс", "🏠 Меню"]
+    assert labels(shown) == [
+        "English",
+        "✓ Русский",
+        "🕑 Часовой пояс",
+        "🔔 Сообщать о каждом опубликованном посте: да",
+        "🏠 Меню",
+    ]
 
     (question,) = await chat.tap("Часовой пояс")
     assert question["text"].startswith("Пришлите свой город")
@@ -276,7 +291,12 @@ async def test_admin_commands_and_refusal(harness: Harness, fake_tg: FakeTelegra
         harness, USER_ID, [PostStatus.PUBLISHED, PostStatus.FAILED], error="chat not found"
     )
     admin = harness.chat(ADMIN_ID)
-    (stats,) = await admin.send("/stats")
+    # /stats is a chart of every user's posts (issue 13; tests/ux/test_pictures.py), the
+    # numbers in its caption; the text figures are one tap away.
+    (chart,) = await admin.send("/stats")
+    assert "photo" in chart and "• Telegram: 2 (" in chart["caption"]
+    await admin.tap("Stats", chart)
+    stats = admin.last()
     assert "Last 24 hours" in stats["text"] and "Last 7 days" in stats["text"]
     assert "Telegram: " in stats["text"] and "published 1" in stats["text"]
     (failed,) = await admin.send("/failed")
@@ -306,9 +326,12 @@ async def test_admin_commands_and_refusal(harness: Harness, fake_tg: FakeTelegra
     assert "Processed: 12, failed: 1" in shown and "0.25 s" in shown
 
     user = harness.chat(OTHER_USER_ID)
-    for command in ("/stats", "/workers", "/failed", "/users"):
+    for command in ("/workers", "/failed", "/users"):
         (reply,) = await user.send(command)
         assert reply["text"] == "Эта команда только для администраторов бота."
+    # Everyone's /stats is their own chart now, never the admins' figures.
+    (own,) = await user.send("/stats")
+    assert "photo" in own and "Постов: 0" in own["caption"]
     await user.press_data("adm:users")
     assert user.alerts()[-1] == "Эта команда только для администраторов бота."
 

@@ -1,0 +1,6 @@
+from aiogram.fsm.state import State, StatesGroup
+
+
+class EditPublished(StatesGroup):
+    text = State()
+    buttons = State()
